@@ -1,0 +1,11 @@
+"""Plumbing for the CNN image-classification lesson.
+
+The episodes teach Keras in the open; this package only holds what is not the
+point of the lesson: getting the data (:mod:`cnnlesson.data`), reporting the
+set-up, and plotting helpers once the episode that teaches them has been done.
+"""
+from .data import (CIFAR10_CLASSES, MNIST_CLASSES, DataError, load_cifar10,  # noqa: F401
+                   load_lesson_data, load_mnist, lesson_split)
+from .report import quoted_numbers, setup_report  # noqa: F401
+
+__version__ = "0.1.0"

@@ -1,0 +1,117 @@
+"""pytest set-up shared by the unit tests, the notebooks (run by nbval) and the claims.
+
+Order of a run: unit tests, then every notebook in notebooks/ (nbval, lax mode:
+cells tagged ``nbval-check-output`` are compared with their reference outputs),
+then the tests marked ``after_notebooks`` that check the prose's claims against
+the run that just happened, then the website's browser tests.
+
+Each notebook's outputs from the nbval run are saved to _build/executed/, so the
+claims and the website use that same run instead of executing everything again.
+"""
+from __future__ import annotations
+
+import copy
+import datetime
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+EXECUTED = ROOT / "_build" / "executed"
+
+# TensorFlow's C++ log lines go to the kernel's stderr; keep them out of the way.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "agg")
+
+collect_ignore_glob = ["notebooks/code-along/*"]
+
+try:
+    from nbval.plugin import IPyNbCell
+except ImportError:  # pragma: no cover - nbval is in requirements.txt
+    IPyNbCell = None
+else:
+    _compare = IPyNbCell.compare_outputs
+
+    def _compare_without_stderr(self, test, ref, skip_compare=None):
+        """Compare checked cells' outputs, ignoring stderr (log noise, warnings)."""
+        def keep(outputs):
+            return [o for o in outputs
+                    if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        return _compare(self, keep(test), keep(ref), skip_compare)
+
+    IPyNbCell.compare_outputs = _compare_without_stderr
+
+
+def _is_cell(item):
+    return IPyNbCell is not None and isinstance(item, IPyNbCell)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item):
+        if _is_cell(item):
+            return 1
+        if item.get_closest_marker("browser"):
+            return 3
+        if item.get_closest_marker("after_notebooks"):
+            return 2
+        return 0
+    items.sort(key=rank)  # stable: keeps file and cell order within each group
+    last = {}
+    for item in items:
+        if _is_cell(item):
+            last[item.parent] = item
+    config._lesson_last_cells = set(last.values())
+
+
+def pytest_report_header(config):
+    try:
+        import tensorflow as tf
+        gpus = tf.config.list_physical_devices("GPU")
+        device = f"GPU ({', '.join(g.name for g in gpus)})" if gpus else "CPU (no GPU visible)"
+        return [f"lesson: TensorFlow {tf.__version__}, notebooks run on {device}",
+                f"lesson: data from {os.environ.get('CNNLESSON_DATA_DIR') or 'official downloads'}"]
+    except Exception as err:  # noqa: BLE001
+        return [f"lesson: TensorFlow not importable ({err})"]
+
+
+_runs: dict = {}
+FAILED_NOTEBOOKS: set = set()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if not _is_cell(item) or report.when != "call":
+        return
+    run = _runs.setdefault(item.parent.path, {})
+    run[item.cell.get("id")] = (item.test_outputs or [], item.cell_num + 1)
+    if report.failed:
+        FAILED_NOTEBOOKS.add(item.parent.path.stem)
+    if item in getattr(item.config, "_lesson_last_cells", ()):
+        _save_executed(item.parent, run)
+
+
+def _save_executed(nb_file, run):
+    """Write the notebook with the outputs nbval just produced to _build/executed/."""
+    name = nb_file.path.stem
+    if name in FAILED_NOTEBOOKS:
+        (EXECUTED / f"{name}.ipynb").unlink(missing_ok=True)
+        return
+    nb = copy.deepcopy(nb_file.nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.get("id") in run:
+            outputs, count = run[cell.get("id")]
+            cell.outputs = [nbformat.from_dict(dict(o)) for o in outputs]
+            for o in cell.outputs:
+                if o.get("output_type") == "execute_result":
+                    o["execution_count"] = count
+            cell.execution_count = count
+    nb.metadata.setdefault("lesson", {})["executed"] = {
+        "by": "nbval (pytest)",
+        "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    EXECUTED.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, EXECUTED / f"{name}.ipynb")

@@ -1,0 +1,126 @@
+"""Access to the executed notebooks and the numbers their text quotes.
+
+``executed(name)`` returns the notebook as the current run executed it: the copy
+that nbval saved in _build/executed/ during this pytest session, or, when a test
+is run on its own, a fresh execution (the run is real either way, never a copy of
+old numbers).
+
+Prose claims: in an episode's Markdown, a number the text quotes is followed by an
+HTML comment naming the measured value it reports, invisible in the notebook and on
+the website::
+
+    reaches a validation accuracy of 0.62<!--best_val_acc±0.03--> after 15 epochs
+    the model has 122,570<!--n_params--> parameters                (exact)
+    one epoch takes about 4 s<!--epoch_seconds±60%-->              (relative)
+    62%<!--best_val_acc±3--> of the images                          (percent of a fraction)
+
+The name is a key of the dict shown by the episode's ``lesson-numbers`` cell
+(``cnnlesson.quoted_numbers(...)``). ``±x`` is an absolute tolerance in the quoted
+units, ``±x%`` a relative one; no tolerance means exact. A quoted percentage is
+compared with 100 times the measured fraction.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from conftest import EXECUTED, FAILED_NOTEBOOKS  # noqa: E402
+from tools.notebooks import NUMBERS_TAG, episode_sources  # noqa: E402
+
+NOTEBOOKS = ROOT / "notebooks"
+
+NUMBER = r"(?P<num>[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[-+]?\d+(?:\.\d+)?)\s?(?P<pct>%)?"
+CLAIM = re.compile(NUMBER + r"\s*<!--\s*(?P<key>[A-Za-z_]\w*)\s*"
+                   r"(?:±\s*(?P<tol>\d+(?:\.\d+)?)\s*(?P<rel>%)?)?\s*-->")
+
+
+def episode_names():
+    return [p.stem for p in episode_sources()]
+
+
+def executed(name):
+    """The executed notebook ``name`` (e.g. '04-compile-and-fit')."""
+    import pytest
+    if name in FAILED_NOTEBOOKS:
+        pytest.fail(f"notebooks/{name}.ipynb failed under nbval in this run: see above")
+    source = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    path = EXECUTED / f"{name}.ipynb"
+    if path.exists():
+        nb = nbformat.read(path, as_version=4)
+        if nb.metadata.get("lesson", {}).get("source_sha256") == \
+                source.metadata["lesson"]["source_sha256"]:
+            return nb
+    from tools.execute import execute
+    run = execute(source, cwd=NOTEBOOKS)
+    if run.error:
+        pytest.fail(f"notebooks/{name}.ipynb failed: {run.error}")
+    run.nb.metadata["lesson"]["executed"] = {"by": "tests/lessonrun.py"}
+    EXECUTED.mkdir(parents=True, exist_ok=True)
+    nbformat.write(run.nb, path)
+    return run.nb
+
+
+def numbers(name):
+    """The dict of measured numbers shown by the notebook's ``lesson-numbers`` cell."""
+    nb = executed(name)
+    found = {}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and NUMBERS_TAG in cell.metadata.get("tags", []):
+            for out in cell.outputs:
+                data = out.get("data", {})
+                if "application/json" in data:
+                    found.update(data["application/json"])
+    if not found:
+        raise AssertionError(f"{name}: no output with numbers from a cell tagged {NUMBERS_TAG}")
+    return found
+
+
+@dataclass
+class Claim:
+    episode: str
+    line: int
+    key: str
+    quoted: float
+    percent: bool
+    tol: float
+    relative: bool
+    text: str
+
+    def holds(self, measured) -> bool:
+        value = measured * 100 if self.percent else measured
+        tol = self.tol * abs(self.quoted) / 100 if self.relative else self.tol
+        return abs(value - self.quoted) <= tol + 1e-9
+
+
+def prose(md_text):
+    """The Markdown outside code cells and fenced blocks, with line numbers."""
+    fence = None
+    for i, line in enumerate(md_text.splitlines(), 1):
+        stripped = line.lstrip()
+        m = re.match(r"(`{3,}|~{3,})", stripped)
+        if m:
+            if fence is None:
+                fence = m.group(1)
+            elif stripped.startswith(fence):
+                fence = None
+            continue
+        if fence is None:
+            yield i, line
+
+
+def claims(name):
+    text = (ROOT / "episodes" / f"{name}.md").read_text()
+    out = []
+    for i, line in prose(text):
+        for m in CLAIM.finditer(line):
+            out.append(Claim(name, i, m["key"], float(m["num"].replace(",", "")),
+                             bool(m["pct"]), float(m["tol"] or 0), bool(m["rel"]),
+                             line.strip()))
+    return out

@@ -1,0 +1,58 @@
+"""Every episode has what a lesson page needs, and every figure says what it shows."""
+import re
+
+import pytest
+
+from lessonrun import ROOT, episode_names, executed, prose
+from tools.notebooks import from_source
+
+EPISODES = episode_names()
+
+
+def source(name):
+    return (ROOT / "episodes" / f"{name}.md").read_text()
+
+
+@pytest.mark.parametrize("name", EPISODES)
+def test_episode_has_the_parts_of_a_lesson(name):
+    text = source(name)
+    number = int(name[:2])
+    assert re.search(rf"^# {number}\. \S", text, re.M), "title must be '# N. Title'"
+    assert re.search(r"^> \*\*Overview\*\* · Teaching: \d+ min · Exercises: \d+ min", text, re.M)
+    assert "> **Questions**" in text and "> **Objectives**" in text
+    assert re.search(r"^## Key points\s*$", text, re.M)
+    challenges = re.findall(r"^#{2,3} Challenge", text, re.M)
+    solutions = re.findall(r"^#{3,4} Solution", text, re.M)
+    assert challenges, "at least one challenge"
+    assert len(solutions) >= len(challenges), "every challenge has a worked solution"
+
+
+@pytest.mark.parametrize("name", EPISODES)
+def test_static_images_exist_and_have_alt_text(name):
+    for i, line in prose(source(name)):
+        for alt, target in re.findall(r"!\[([^\]]*)\]\(([^)]+)\)", line):
+            assert len(alt.split()) >= 5, f"line {i}: alt text too short: {alt!r}"
+            assert (ROOT / "episodes" / target).resolve().exists(), f"line {i}: {target} missing"
+
+
+@pytest.mark.after_notebooks
+@pytest.mark.parametrize("name", EPISODES)
+def test_every_figure_output_has_alt_text(name):
+    nb = executed(name)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+        if not images:
+            continue
+        alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")
+        assert len(alt.split()) >= 6, (
+            f"{name}, cell {i} draws a figure but has no alt text that says what it shows "
+            f"(metadata mystnb.image.alt):\n{cell.source[:200]}")
+
+
+@pytest.mark.parametrize("name", EPISODES)
+def test_generated_notebook_has_one_lesson_numbers_cell(name):
+    nb = from_source(ROOT / "episodes" / f"{name}.md")
+    tagged = [c for c in nb.cells if "lesson-numbers" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and "quoted_numbers(" in tagged[0].source

@@ -1,0 +1,1 @@
+"""Maintainer tools: notebook generation, execution, benchmark, website."""

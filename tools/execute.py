@@ -1,0 +1,109 @@
+"""Execute a notebook in a fresh kernel and measure it.
+
+Used by the benchmark, by ``tools.notebooks build --record`` and by the tests when a
+notebook's executed copy is missing. Measures each cell's wall time, the kernel's
+peak resident memory and the device TensorFlow used.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import psutil
+from nbclient import NotebookClient
+
+DEVICE_PROBE = (
+    "import sys\n"
+    "if 'tensorflow' in sys.modules:\n"
+    "    _g = sys.modules['tensorflow'].config.list_physical_devices('GPU')\n"
+    "    print('GPU: ' + _g[0].name if _g else 'CPU')\n"
+    "else:\n"
+    "    print('no TensorFlow')\n"
+)
+
+
+@dataclass
+class Run:
+    nb: nbformat.NotebookNode
+    wall_s: float = 0.0
+    cell_s: list = field(default_factory=list)  # (cell index, seconds) of code cells
+    peak_rss_mb: float = 0.0
+    device: str = "?"
+    error: str | None = None
+
+    @property
+    def slowest(self):
+        return max(self.cell_s, key=lambda c: c[1]) if self.cell_s else (None, 0.0)
+
+
+def _tree_rss(proc):
+    try:
+        procs = [proc] + proc.children(recursive=True)
+        return sum(p.memory_info().rss for p in procs)
+    except psutil.Error:
+        return 0
+
+
+def _vm_hwm(pid):
+    """Peak resident set size of one process, from the kernel's own accounting."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def execute(nb, cwd, timeout=900, env=None):
+    """Run every code cell of ``nb`` (a notebook node or a path) in a fresh kernel."""
+    if not isinstance(nb, nbformat.NotebookNode):
+        nb = nbformat.read(nb, as_version=4)
+    nb = nbformat.from_dict(nb)
+    run = Run(nb=nb)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(cwd)}})
+    old_env = dict(os.environ)
+    os.environ.update({"TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
+    peak = [0]
+    stop = threading.Event()
+    try:
+        with client.setup_kernel():
+            proc = psutil.Process(client.km.provisioner.process.pid)
+
+            def poll():
+                while not stop.is_set():
+                    peak[0] = max(peak[0], _tree_rss(proc))
+                    stop.wait(0.2)
+
+            watcher = threading.Thread(target=poll, daemon=True)
+            watcher.start()
+            start = time.perf_counter()
+            try:
+                for i, cell in enumerate(nb.cells):
+                    if cell.cell_type != "code":
+                        continue
+                    t = time.perf_counter()
+                    client.execute_cell(cell, i)
+                    run.cell_s.append((i, time.perf_counter() - t))
+            except Exception as err:  # noqa: BLE001 - reported, not hidden
+                run.error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1][:200]}"
+            run.wall_s = time.perf_counter() - start
+            probe = nbformat.v4.new_code_cell(DEVICE_PROBE)
+            try:
+                client.execute_cell(probe, len(nb.cells))
+                run.device = "".join(o.get("text", "") for o in probe.outputs).strip() or "?"
+            except Exception:  # noqa: BLE001
+                run.device = "?"
+            peak[0] = max(peak[0], _vm_hwm(proc.pid) + sum(
+                c.memory_info().rss for c in proc.children(recursive=True)))
+    finally:
+        stop.set()
+        os.environ.clear()
+        os.environ.update(old_env)
+    run.peak_rss_mb = peak[0] / 2**20
+    return run
