@@ -94,11 +94,14 @@ def execute(nb, cwd, timeout=900, env=None):
                 run.error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1][:200]}"
             run.wall_s = time.perf_counter() - start
             probe = nbformat.v4.new_code_cell(DEVICE_PROBE)
+            nb.cells.append(probe)  # nbclient runs only cells of the notebook
             try:
-                client.execute_cell(probe, len(nb.cells))
+                client.execute_cell(probe, len(nb.cells) - 1)
                 run.device = "".join(o.get("text", "") for o in probe.outputs).strip() or "?"
             except Exception:  # noqa: BLE001
                 run.device = "?"
+            finally:
+                nb.cells.pop()
             peak[0] = max(peak[0], _vm_hwm(proc.pid) + sum(
                 c.memory_info().rss for c in proc.children(recursive=True)))
     finally:

@@ -1,0 +1,454 @@
+"""Build the lesson website: the executed episodes, the learner and instructor pages.
+
+    python -m tools.site build              # = make site: _build/html/index.html
+    python -m tools.site build --no-execute # fail instead of executing a missing notebook
+    python -m tools.site schedule           # print the instructors' schedule table
+    python -m tools.site schedule --write   # ... and update it in instructors/schedule.md
+
+The site is Sphinx + MyST-NB + sphinx-book-theme (the Jupyter Book 1 stack): pip
+packages pinned in requirements.txt, built fully offline. (Jupyter Book 2 / mystmd
+needs Node.js and fetches its theme at build time.)
+
+What ``build`` does:
+
+1. For every ``notebooks/NN-*.ipynb`` it takes the executed copy in ``_build/executed/``
+   (written by nbval during ``make test``, or by ``make bench``). A copy that is
+   missing, or stale (its ``metadata.lesson.source_sha256`` differs from the
+   notebook's), is executed first with :mod:`tools.execute`. The website never shows
+   outputs that the current source did not produce.
+2. It stages the sources in ``_build/site-src``: ``site/`` (conf.py, index.md,
+   _static), the executed notebooks under ``notebooks/`` (so that ``../fig/`` links
+   keep working, and ``fig/`` beside them), ``learners/*.md``, ``instructors/*.md``,
+   and the notebooks to download (plain and code-along) under ``downloads/``. Each
+   episode page gets launch badges (Binder, Colab) and download links under its
+   title; generated tables replace the ``<!-- lesson:... -->`` markers of the pages.
+3. It runs Sphinx (``nb_execution_mode = "off"``: the site shows the outputs of
+   step 1) into ``_build/html``.
+
+The repository named by the badges and the Colab install cell is set in ONE place,
+``repository_url`` in ``site/config.toml`` (a fork edits that line).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import re
+import shutil
+import sys
+import time
+import tomllib
+from pathlib import Path
+from urllib.parse import quote
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "site"
+BUILD = ROOT / "_build"
+EXECUTED = BUILD / "executed"
+SRC = BUILD / "site-src"
+HTML = BUILD / "html"
+NOTEBOOKS = ROOT / "notebooks"
+CODE_ALONG = NOTEBOOKS / "code-along"
+EPISODES = ROOT / "episodes"
+BENCHMARKS = (ROOT / "instructors" / "benchmark.json", BUILD / "benchmark.json")
+
+# Pages in the order of the navigation; any other page in the folder follows these.
+LEARNER_PAGES = ["setup", "offline", "reference"]
+INSTRUCTOR_PAGES = ["index", "schedule", "common-mistakes", "classroom"]
+
+OVERVIEW = re.compile(r"^> \*\*Overview\*\* · Teaching: (\d+) min · Exercises: (\d+) min", re.M)
+TITLE = re.compile(r"^# (.+)$", re.M)
+MARKER = re.compile(r"(<!-- lesson:(?P<name>[a-z-]+) -->)(?P<body>.*?)(<!-- /lesson:(?P=name) -->)",
+                    re.S)
+
+
+# --------------------------------------------------------------------------- config
+
+def config() -> dict:
+    """site/config.toml, with CNNLESSON_REPOSITORY_URL overriding repository_url."""
+    cfg = tomllib.loads((SITE / "config.toml").read_text())
+    cfg["repository_url"] = os.environ.get("CNNLESSON_REPOSITORY_URL",
+                                           cfg["repository_url"]).rstrip("/")
+    return cfg
+
+
+def repo_parts(url):
+    """(host, owner, name) of a repository URL such as https://github.com/owner/name."""
+    m = re.match(r"https?://([^/]+)/([^/]+)/([^/]+?)(?:\.git)?/?$", url)
+    return (m[1], m[2], m[3]) if m else (None, None, None)
+
+
+def launch_links(cfg, notebook_path):
+    """{'binder': url, 'colab': url or None} to open ``notebook_path`` (relative to the repo)."""
+    url, branch = cfg["repository_url"], cfg["branch"]
+    host, owner, name = repo_parts(url)
+    if host == "github.com":
+        binder = f"https://mybinder.org/v2/gh/{owner}/{name}/{branch}"
+        colab = f"https://colab.research.google.com/github/{owner}/{name}/blob/{branch}/{notebook_path}"
+    elif host == "gitlab.com":
+        binder = f"https://mybinder.org/v2/gl/{owner}%2F{name}/{branch}"
+        colab = None  # Colab opens notebooks from GitHub only
+    else:
+        binder = f"https://mybinder.org/v2/git/{quote(url, safe='')}/{branch}"
+        colab = None
+    return {"binder": f"{binder}?labpath={quote(notebook_path, safe='')}", "colab": colab}
+
+
+def pip_install_line(cfg):
+    """The `pip install` of the lesson's helper package straight from the repository."""
+    return f'pip install --quiet "cnnlesson @ git+{cfg["repository_url"]}.git@{cfg["branch"]}"'
+
+
+# --------------------------------------------------------------------------- episodes
+
+def episodes():
+    """One dict per episode, in order: name, number, title, teaching and exercise minutes."""
+    from tools.notebooks import episode_sources
+    out = []
+    for md in episode_sources():
+        text = md.read_text()
+        title = TITLE.search(text)
+        ov = OVERVIEW.search(text)
+        out.append({"name": md.stem, "number": int(md.stem[:2]),
+                    "title": title[1].strip() if title else md.stem,
+                    "teaching": int(ov[1]) if ov else None,
+                    "exercises": int(ov[2]) if ov else None})
+    return out
+
+
+def _sha(nb):
+    return nb.metadata.get("lesson", {}).get("source_sha256")
+
+
+def executed_copy(name):
+    """The executed notebook for ``name`` if it is there and current, else None."""
+    source = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    path = EXECUTED / f"{name}.ipynb"
+    if not path.exists():
+        return None
+    nb = nbformat.read(path, as_version=4)
+    return nb if _sha(nb) and _sha(nb) == _sha(source) else None
+
+
+def ensure_executed(names, allow_execute=True, log=print):
+    """Execute (tools.execute) every notebook whose executed copy is missing or stale."""
+    todo = [n for n in names if executed_copy(n) is None]
+    if todo and not allow_execute:
+        raise SystemExit("no current executed copy of " + ", ".join(todo) +
+                         ": run `make test` (or drop --no-execute)")
+    failed = []
+    for name in todo:
+        from tools.execute import execute
+        log(f"executing notebooks/{name}.ipynb (its executed copy is missing or stale) ...")
+        t = time.perf_counter()
+        run = execute(NOTEBOOKS / f"{name}.ipynb", cwd=NOTEBOOKS)
+        if run.error:
+            failed.append(f"{name}: {run.error}")
+            continue
+        run.nb.metadata.setdefault("lesson", {})["executed"] = {"by": "tools.site"}
+        EXECUTED.mkdir(parents=True, exist_ok=True)
+        nbformat.write(run.nb, EXECUTED / f"{name}.ipynb")
+        log(f"  done in {time.perf_counter() - t:.0f} s")
+    if failed:
+        raise SystemExit("these notebooks failed, so the site would show broken pages:\n  "
+                         + "\n  ".join(failed))
+    return todo
+
+
+# --------------------------------------------------------------------------- generated text
+
+def badges_markdown(cfg, name):
+    """The line under an episode's title: launch badges and downloads."""
+    links = launch_links(cfg, f"notebooks/{name}.ipynb")
+    parts = [f"[![Launch this episode on Binder](../_static/badge-binder.svg)]({links['binder']})"]
+    if links["colab"]:
+        parts.append(f"[![Open this episode in Google Colab](../_static/badge-colab.svg)]"
+                     f"({links['colab']})")
+    parts.append(f"{{download}}`Notebook <../downloads/notebooks/{name}.ipynb>`")
+    parts.append(f"{{download}}`Code-along notebook <../downloads/code-along/{name}.ipynb>`")
+    return ("<div class=\"lesson-launch\">\n\n" + " ".join(parts[:2 if links["colab"] else 1])
+            + "\n\nDownload: " + " · ".join(parts[-2:]) + " (the code-along version has the code cells "
+            "you type left empty; on Colab, first run the install cell from the "
+            "[set-up page](../learners/setup.md#colab))\n\n</div>")
+
+
+def _minutes(v):
+    return "?" if v is None else str(v)
+
+
+def episode_table(cfg, eps, page_dir):
+    """Markdown table of the episodes, for the home page (page_dir: '' or 'learners/')."""
+    up = "../" if page_dir else ""
+    rows = ["| Episode | Teaching | Exercises | Notebooks |", "|---|---|---|---|"]
+    for e in eps:
+        rows.append(
+            f"| [{e['title']}]({up}notebooks/{e['name']}.ipynb) | {_minutes(e['teaching'])} min "
+            f"| {_minutes(e['exercises'])} min "
+            f"| {{download}}`full <{up}downloads/notebooks/{e['name']}.ipynb>` · "
+            f"{{download}}`code-along <{up}downloads/code-along/{e['name']}.ipynb>` |")
+    return "\n".join(rows)
+
+
+def launch_table(cfg, eps, up="../"):
+    rows = ["| Episode | Binder | Colab | Download |", "|---|---|---|---|"]
+    for e in eps:
+        links = launch_links(cfg, f"notebooks/{e['name']}.ipynb")
+        colab = (f"[![Open {e['name']} in Google Colab]({up}_static/badge-colab.svg)]({links['colab']})"
+                 if links["colab"] else "(GitHub only)")
+        rows.append(
+            f"| [{e['title']}]({up}notebooks/{e['name']}.ipynb) "
+            f"| [![Launch {e['name']} on Binder]({up}_static/badge-binder.svg)]({links['binder']}) "
+            f"| {colab} "
+            f"| {{download}}`full <{up}downloads/notebooks/{e['name']}.ipynb>` · "
+            f"{{download}}`code-along <{up}downloads/code-along/{e['name']}.ipynb>` |")
+    return "\n".join(rows)
+
+
+def colab_cell(cfg):
+    return "```ipython\n!" + pip_install_line(cfg) + "\n```"
+
+
+def load_benchmark():
+    """(the benchmark JSON written by `python -m tools.benchmark --save ...`, its path) or (None, None)."""
+    for path in BENCHMARKS:
+        if path.exists():
+            return json.loads(path.read_text()), path
+    return None, None
+
+
+def schedule(eps, bench=None, start="09:00", break_after_min=90, break_min=15):
+    """Markdown schedule: episode slots (teaching + exercises + waiting for the code to run).
+
+    The waiting time is the notebook's measured wall time on the benchmark machine,
+    rounded up to whole minutes: learners run every cell once while the instructor
+    talks and types. A break is put in before an episode that would take the time
+    since the last break past ``break_after_min`` minutes.
+    """
+    runs = {}
+    if bench:
+        for r in bench.get("notebooks", []):
+            runs[r["notebook"]] = r
+    h, m = map(int, start.split(":"))
+    clock = h * 60 + m
+    since_break = 0
+
+    def hhmm(t):
+        return f"{t // 60:02d}:{t % 60:02d}"
+
+    rows = ["| Start | Episode | Teaching | Exercises | Code runs (measured) | Slowest cell "
+            "| Peak memory | Slot |",
+            "|---|---|---|---|---|---|---|---|"]
+    total = 0
+    for e in eps:
+        r = runs.get(e["name"])
+        wait = math.ceil(r["wall_s"] / 60) if r and r.get("wall_s") is not None else 0
+        slot = (e["teaching"] or 0) + (e["exercises"] or 0) + wait
+        if since_break and since_break + slot > break_after_min:
+            rows.append(f"| {hhmm(clock)} | **Break** | | | | | | {break_min} min |")
+            clock += break_min
+            total += break_min
+            since_break = 0
+        if r:
+            ran = f"{r['wall_s']:.0f} s" + (f" (failed: {r['error']})" if r.get("error") else "")
+            slowest = (f"{r['slowest_s']:.0f} s (cell {r['slowest_cell']})"
+                       if r.get("slowest_s") is not None else "")
+            peak = f"{r['peak_rss_mb']:.0f} MB" if r.get("peak_rss_mb") is not None else ""
+        else:
+            ran, slowest, peak = "not measured", "", ""
+        rows.append(f"| {hhmm(clock)} | [{e['title']}](../notebooks/{e['name']}.ipynb) "
+                    f"| {_minutes(e['teaching'])} min | {_minutes(e['exercises'])} min "
+                    f"| {ran} | {slowest} | {peak} | {slot} min |")
+        clock += slot
+        total += slot
+        since_break += slot
+    rows.append(f"| {hhmm(clock)} | **End** | | | | | | {total // 60} h {total % 60:02d} min in all |")
+    if bench:
+        mach = bench.get("machine", {})
+        devices = sorted({r.get("device", "?") for r in runs.values()})
+        note = (f"Measured with `python -m tools.benchmark` on {bench.get('date', '?')}: "
+                f"{mach.get('cores', '?')} CPU cores ({mach.get('cpu', '?')}), "
+                f"TensorFlow {mach.get('tensorflow', '?')}, device: {', '.join(devices) or '?'}.")
+        missing = [e["name"] for e in eps if e["name"] not in runs]
+        if missing:
+            note += (" Not in that benchmark yet (no run time counted): "
+                     + ", ".join(missing) + ".")
+    else:
+        note = ("No benchmark yet: run `make bench` (`python -m tools.benchmark --save "
+                "instructors/benchmark.json`) to add the measured run times.")
+    return "\n".join(rows) + "\n\n" + note
+
+
+def fill_markers(text, values):
+    """Replace the body of every ``<!-- lesson:NAME -->...<!-- /lesson:NAME -->`` block."""
+    def sub(m):
+        name = m["name"]
+        if name not in values:
+            return m[0]
+        return f"{m[1]}\n{values[name]}\n{m[4]}"
+    return MARKER.sub(sub, text)
+
+
+def marker_values(cfg, eps, page_dir):
+    bench, _ = load_benchmark()
+    up = "../" if page_dir else ""
+    return {
+        "episodes": episode_table(cfg, eps, page_dir),
+        "launch": launch_table(cfg, eps, up=up),
+        "colab-cell": colab_cell(cfg),
+        "pip-install": f"`{pip_install_line(cfg)}`",
+        "repository": f"<{cfg['repository_url']}>",
+        "clone": (f"```bash\ngit clone {cfg['repository_url']}.git\n"
+                  f"cd {repo_parts(cfg['repository_url'])[2] or '<the folder it made>'}\n```"),
+        "schedule": schedule(eps, bench),
+    }
+
+
+# --------------------------------------------------------------------------- staging
+
+def _write(path: Path, data, written: set):
+    """Write ``data`` (str or bytes) only if it changed, so Sphinx rebuilds only what changed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode() if isinstance(data, str) else data
+    if not path.exists() or path.read_bytes() != raw:
+        path.write_bytes(raw)
+    written.add(path.resolve())
+
+
+def _copy_tree(src: Path, dst: Path, written: set, skip=()):
+    for f in sorted(src.rglob("*")):
+        if f.is_file() and not any(part in skip for part in f.relative_to(src).parts):
+            _write(dst / f.relative_to(src), f.read_bytes(), written)
+
+
+def _ordered(folder: Path, order):
+    pages = {p.stem: p for p in folder.glob("*.md") if p.stem.lower() != "readme"}
+    return [pages[n] for n in order if n in pages] + \
+        [pages[n] for n in sorted(pages) if n not in order]
+
+
+def _episode_notebook(cfg, name):
+    """The executed notebook, with the launch badges under its title."""
+    nb = copy.deepcopy(executed_copy(name))
+    badge = nbformat.v4.new_markdown_cell(badges_markdown(cfg, name))
+    badge["id"] = "lesson-launch"
+    first = nb.cells[0] if nb.cells else None
+    if first is not None and first.cell_type == "markdown" and first.source.startswith("# "):
+        title, _, rest = first.source.partition("\n")
+        first.source = title
+        nb.cells.insert(1, badge)
+        if rest.strip():
+            extra = nbformat.v4.new_markdown_cell(rest.strip("\n"))
+            extra["id"] = "lesson-overview"
+            nb.cells.insert(2, extra)
+    else:
+        nb.cells.insert(0, badge)
+    return nb
+
+
+def stage(cfg, eps, log=print):
+    """Copy everything Sphinx needs into _build/site-src; remove what no longer belongs."""
+    written: set = set()
+    _copy_tree(SITE, SRC, written, skip={"__pycache__", "config.toml"})
+    _write(SRC / "_lesson.json", json.dumps(cfg, indent=1), written)
+    if (ROOT / "fig").is_dir():
+        _copy_tree(ROOT / "fig", SRC / "fig", written)
+
+    # the home page: generated tables and the navigation in episode order
+    index = fill_markers((SITE / "index.md").read_text(), marker_values(cfg, eps, ""))
+    learners = _ordered(ROOT / "learners", LEARNER_PAGES)
+    instructors = _ordered(ROOT / "instructors", INSTRUCTOR_PAGES)
+
+    def toctree(caption, entries):
+        return ("\n```{toctree}\n:caption: " + caption + "\n:maxdepth: 1\n:hidden:\n\n"
+                + "\n".join(entries) + "\n```\n")
+    index += toctree("Episodes", [f"notebooks/{e['name']}" for e in eps])
+    index += toctree("Learners", [f"learners/{p.stem}" for p in learners])
+    index += toctree("Instructors", [f"instructors/{p.stem}" for p in instructors])
+    _write(SRC / "index.md", index, written)
+
+    for folder, pages in (("learners", learners), ("instructors", instructors)):
+        values = marker_values(cfg, eps, folder + "/")
+        for page in pages:
+            _write(SRC / folder / page.name, fill_markers(page.read_text(), values), written)
+        extra = ROOT / folder / "_static"
+        if extra.is_dir():
+            _copy_tree(extra, SRC / folder / "_static", written)
+
+    for e in eps:
+        name = e["name"]
+        _write(SRC / "notebooks" / f"{name}.ipynb",
+               nbformat.writes(_episode_notebook(cfg, name)), written)
+        _write(SRC / "downloads" / "notebooks" / f"{name}.ipynb",
+               (NOTEBOOKS / f"{name}.ipynb").read_bytes(), written)
+        if (CODE_ALONG / f"{name}.ipynb").exists():
+            _write(SRC / "downloads" / "code-along" / f"{name}.ipynb",
+                   (CODE_ALONG / f"{name}.ipynb").read_bytes(), written)
+
+    for f in SRC.rglob("*"):
+        if f.is_file() and f.resolve() not in written:
+            f.unlink()
+    log(f"staged {len(written)} files in {SRC.relative_to(ROOT)}")
+
+
+def sphinx(strict=False, quiet=True):
+    from sphinx.cmd.build import build_main
+    args = ["-b", "html", str(SRC), str(HTML), "-d", str(BUILD / "doctrees")]
+    if quiet:
+        args.append("-q")
+    if strict:
+        args += ["-W", "--keep-going"]
+    return build_main(args)
+
+
+def build(allow_execute=True, strict=False, log=print):
+    """Execute what is missing, stage, run Sphinx. Returns the path of index.html."""
+    t = time.perf_counter()
+    cfg = config()
+    eps = episodes()
+    missing = [e["name"] for e in eps if not (NOTEBOOKS / f"{e['name']}.ipynb").exists()]
+    if missing:
+        raise SystemExit("no notebook for " + ", ".join(missing) +
+                         ": run `make notebooks` first")
+    ensure_executed([e["name"] for e in eps], allow_execute=allow_execute, log=log)
+    stage(cfg, eps, log=log)
+    status = sphinx(strict=strict)
+    if status:
+        raise SystemExit(f"sphinx failed (exit status {status})")
+    index = HTML / "index.html"
+    log(f"website built in {time.perf_counter() - t:.0f} s: {index.relative_to(ROOT)} "
+        f"({len(eps)} episodes)")
+    return index
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="build _build/html (executing stale notebooks first)")
+    b.add_argument("--no-execute", action="store_true",
+                   help="fail instead of executing a notebook whose executed copy is missing")
+    b.add_argument("--strict", action="store_true", help="treat Sphinx warnings as errors")
+    s = sub.add_parser("schedule", help="print the schedule table of the instructor pages")
+    s.add_argument("--write", action="store_true",
+                   help="update the table in instructors/schedule.md")
+    args = ap.parse_args(argv)
+    if args.cmd == "build":
+        build(allow_execute=not args.no_execute, strict=args.strict)
+        return 0
+    bench, path = load_benchmark()
+    eps = episodes()
+    table = schedule(eps, bench)
+    print(table)
+    if args.write:
+        page = ROOT / "instructors" / "schedule.md"
+        page.write_text(fill_markers(page.read_text(), {"schedule": table}))
+        print(f"updated {page.relative_to(ROOT)}"
+              + (f" from {path.relative_to(ROOT)}" if path else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
