@@ -76,6 +76,16 @@ def pytest_report_header(config):
         return [f"lesson: TensorFlow not importable ({err})"]
 
 
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    ran = sorted(p.stem for p in _runs)
+    if ran:
+        header = pytest_report_header(config)[0].split(", ", 1)[-1]
+        failed = sorted(FAILED_NOTEBOOKS)
+        terminalreporter.write_line(
+            f"lesson: {len(ran)} notebooks executed by nbval; {header}"
+            + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+
+
 _runs: dict = {}
 FAILED_NOTEBOOKS: set = set()
 
