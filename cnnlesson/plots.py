@@ -8,15 +8,16 @@ from __future__ import annotations
 
 def history_frame(history, name=None):
     """A long-form DataFrame of a Keras ``History``: epoch, metric, split, value."""
+    import numpy as np
     import pandas as pd
 
+    # The same steps as episode 4: History.history -> DataFrame -> long form.
     hist = history.history if hasattr(history, "history") else dict(history)
     df = pd.DataFrame(hist)
     df["epoch"] = range(1, len(df) + 1)
     long = df.melt(id_vars="epoch", var_name="column", value_name="value")
-    long["split"] = long["column"].map(
-        lambda c: "validation" if c.startswith("val_") else "training")
-    long["metric"] = long["column"].str.replace("val_", "", regex=False)
+    long["split"] = np.where(long["column"].str.startswith("val_"), "validation", "training")
+    long["metric"] = long["column"].str.removeprefix("val_")
     if name is not None:
         long["model"] = name
     return long.drop(columns="column")

@@ -46,6 +46,9 @@ html_static_path = ["_static"]
 html_css_files = ["lesson.css"]
 html_last_updated_fmt = None
 html_show_sourcelink = False
+# Without a default mode, pydata-sphinx-theme logs "Got invalid theme mode" as a console
+# error on a visitor's first page. Light suits projectors and the figures.
+html_context = {"default_mode": "light"}
 html_theme_options = {
     "repository_url": LESSON["repository_url"],
     "repository_branch": LESSON["branch"],

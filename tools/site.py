@@ -105,11 +105,17 @@ def pip_install_line(cfg):
 
 # --------------------------------------------------------------------------- episodes
 
-def episodes():
-    """One dict per episode, in order: name, number, title, teaching and exercise minutes."""
+def episodes(log=None):
+    """One dict per episode that has a notebook, in order: name, number, title, teaching
+    and exercise minutes. ``log`` is told about episodes without a notebook yet."""
     from tools.notebooks import episode_sources
     out = []
     for md in episode_sources():
+        if not (NOTEBOOKS / f"{md.stem}.ipynb").exists():
+            if log:
+                log(f"warning: episodes/{md.name} has no notebook yet (run `make notebooks`): "
+                    f"left off the site")
+            continue
         text = md.read_text()
         title = TITLE.search(text)
         ov = OVERVIEW.search(text)
@@ -124,28 +130,58 @@ def _sha(nb):
     return nb.metadata.get("lesson", {}).get("source_sha256")
 
 
-def executed_copy(name):
-    """The executed notebook for ``name`` if it is there and current, else None."""
+# Figures appear in a kernel's outputs only with the inline backend: an inherited
+# MPLBACKEND=agg (a headless default) would make every plt.show() draw nothing.
+KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+
+
+def _figure_cells(nb):
+    """Indices of the code cells that draw a figure (they carry mystnb.image.alt)."""
+    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            and c.metadata.get("mystnb", {}).get("image", {}).get("alt")]
+
+
+def _has_image(cell):
+    return any(k.startswith("image/") for o in cell.get("outputs", [])
+               for k in o.get("data", {}))
+
+
+def why_not_current(name):
+    """None if _build/executed/NAME.ipynb can be shown, else the reason it cannot."""
     source = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     path = EXECUTED / f"{name}.ipynb"
     if not path.exists():
-        return None
+        return "no executed copy"
     nb = nbformat.read(path, as_version=4)
-    return nb if _sha(nb) and _sha(nb) == _sha(source) else None
+    if not _sha(nb) or _sha(nb) != _sha(source):
+        return "executed copy is stale (source_sha256 differs)"
+    blank = [i for i in _figure_cells(nb) if not _has_image(nb.cells[i])]
+    if blank:
+        return (f"executed copy lacks the figures of cells {blank} (was it run with "
+                f"MPLBACKEND=agg?)")
+    return None
+
+
+def executed_copy(name):
+    """The executed notebook for ``name`` if it is there, current and complete, else None."""
+    if why_not_current(name):
+        return None
+    return nbformat.read(EXECUTED / f"{name}.ipynb", as_version=4)
 
 
 def ensure_executed(names, allow_execute=True, log=print):
     """Execute (tools.execute) every notebook whose executed copy is missing or stale."""
-    todo = [n for n in names if executed_copy(n) is None]
+    reasons = {n: why_not_current(n) for n in names}
+    todo = [n for n in names if reasons[n]]
     if todo and not allow_execute:
         raise SystemExit("no current executed copy of " + ", ".join(todo) +
                          ": run `make test` (or drop --no-execute)")
     failed = []
     for name in todo:
         from tools.execute import execute
-        log(f"executing notebooks/{name}.ipynb (its executed copy is missing or stale) ...")
+        log(f"executing notebooks/{name}.ipynb ({reasons[name]}) ...")
         t = time.perf_counter()
-        run = execute(NOTEBOOKS / f"{name}.ipynb", cwd=NOTEBOOKS)
+        run = execute(NOTEBOOKS / f"{name}.ipynb", cwd=NOTEBOOKS, env=KERNEL_ENV)
         if run.error:
             failed.append(f"{name}: {run.error}")
             continue
@@ -220,13 +256,15 @@ def load_benchmark():
     return None, None
 
 
-def schedule(eps, bench=None, start="09:00", break_after_min=90, break_min=15):
+def schedule(eps, bench=None, start="09:00", break_after_min=90, break_min=15,
+             last_of_day_one=5):
     """Markdown schedule: episode slots (teaching + exercises + waiting for the code to run).
 
     The waiting time is the notebook's measured wall time on the benchmark machine,
     rounded up to whole minutes: learners run every cell once while the instructor
     talks and types. A break is put in before an episode that would take the time
-    since the last break past ``break_after_min`` minutes.
+    since the last break past ``break_after_min`` minutes. The core lesson (up to
+    episode ``last_of_day_one``) is the first session; the rest starts a second one.
     """
     runs = {}
     if bench:
@@ -243,7 +281,13 @@ def schedule(eps, bench=None, start="09:00", break_after_min=90, break_min=15):
             "| Peak memory | Slot |",
             "|---|---|---|---|---|---|---|---|"]
     total = 0
+    day_two = False
     for e in eps:
+        if not day_two and e["number"] > last_of_day_one:
+            day_two = True
+            rows.append(f"| {hhmm(clock)} | **End of the core lesson** (a half-day workshop "
+                        f"ends here; a second session starts below) | | | | | | |")
+            clock, since_break = h * 60 + m, 0
         r = runs.get(e["name"])
         wait = math.ceil(r["wall_s"] / 60) if r and r.get("wall_s") is not None else 0
         slot = (e["teaching"] or 0) + (e["exercises"] or 0) + wait
@@ -408,11 +452,7 @@ def build(allow_execute=True, strict=False, log=print):
     """Execute what is missing, stage, run Sphinx. Returns the path of index.html."""
     t = time.perf_counter()
     cfg = config()
-    eps = episodes()
-    missing = [e["name"] for e in eps if not (NOTEBOOKS / f"{e['name']}.ipynb").exists()]
-    if missing:
-        raise SystemExit("no notebook for " + ", ".join(missing) +
-                         ": run `make notebooks` first")
+    eps = episodes(log=log)
     ensure_executed([e["name"] for e in eps], allow_execute=allow_execute, log=log)
     stage(cfg, eps, log=log)
     status = sphinx(strict=strict)

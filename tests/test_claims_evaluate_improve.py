@@ -1,0 +1,88 @@
+"""Claims of episodes 6 (evaluate and predict) and 7 (improve training), checked
+against the run that just executed the notebooks (see tests/lessonrun.py)."""
+import math
+
+import pytest
+
+from lessonrun import numbers
+
+EVALUATE = "06-evaluate-and-predict"
+IMPROVE = "07-improve-training"
+
+# The bar episode 7 sets itself: TensorFlow's CNN tutorial reaches about 0.69 test
+# accuracy on CIFAR-10 (10 epochs on all 50,000 images, validating on the test set).
+TUTORIAL_TEST_ACC = 0.69
+LESSON_BAR = 0.70
+TRAINING_BUDGET_S = 60
+
+
+@pytest.mark.after_notebooks
+def test_test_accuracy_is_close_to_validation_accuracy():
+    n = numbers(EVALUATE)
+    assert 0.1 < n["test_acc"] < 1
+    assert abs(n["test_acc"] - n["val_acc"]) < 0.05, (
+        "episode 6 says the validation accuracy was a fair stand-in for the test accuracy")
+
+
+@pytest.mark.after_notebooks
+def test_confusion_matrix_rows_are_the_1000_images_of_each_class():
+    n = numbers(EVALUATE)
+    assert n["cm_row_sum"] == n["cm_row_sum_max"] == 1000
+
+
+@pytest.mark.after_notebooks
+def test_hardest_class_is_an_animal_and_cats_are_hard():
+    n = numbers(EVALUATE)
+    animals = {"bird", "cat", "deer", "dog", "frog", "horse"}
+    vehicles = {"airplane", "automobile", "ship", "truck"}
+    assert n["worst_class"] == "cat", "the text names the cat as the hardest class"
+    assert n["most_confused_true"] in animals and n["most_confused_pred"] in animals, (
+        "the text says the most common mistakes are among the animal classes")
+    assert n["best_f1"] > n["worst_f1"] + 0.2
+    assert n["best_class"] in vehicles | animals
+
+
+@pytest.mark.after_notebooks
+def test_early_stopping_stops_before_the_limit_and_restores_the_best_weights():
+    n = numbers(IMPROVE)
+    assert n["es_epochs_ran"] < n["es_epoch_limit"], "early stopping did not stop early"
+    assert n["es_best_epoch"] < n["es_epochs_ran"], "the best epoch is before the last one"
+    assert n["es_epochs_ran"] - n["es_best_epoch"] == 3, "patience is 3 epochs"
+    # the restored model *is* the best epoch's model: same loss and accuracy on val
+    assert math.isclose(n["es_restored_val_loss"], n["es_best_val_loss"],
+                        rel_tol=1e-4, abs_tol=1e-5)
+    assert abs(n["es_restored_val_acc"] - n["es_best_val_acc"]) <= 1 / 2000 + 1e-9
+
+
+@pytest.mark.after_notebooks
+def test_augmentation_narrows_the_train_validation_gap():
+    n = numbers(IMPROVE)
+    assert n["gap_aug"] < n["gap_plain"] - 0.05, (
+        f"gap with augmentation {n['gap_aug']:.3f} vs without {n['gap_plain']:.3f}")
+
+
+@pytest.mark.after_notebooks
+def test_search_covers_the_grid():
+    n = numbers(IMPROVE)
+    assert n["search_runs"] == 4
+    assert n["search_best"] >= n["search_worst"]
+
+
+@pytest.mark.after_notebooks
+def test_best_model_beats_the_dropout_model_on_the_test_set():
+    n = numbers(IMPROVE)
+    assert n["best_test_acc"] > n["base_test_acc"] + 0.05
+    assert math.isclose(n["test_gain"], n["best_test_acc"] - n["base_test_acc"], abs_tol=1e-9)
+
+
+@pytest.mark.after_notebooks
+def test_best_model_beats_the_tutorial_honestly_within_a_minute():
+    n = numbers(IMPROVE)
+    assert not n["long_run"], "the default run must be the short one"
+    # validated on a held-out part of the training split, never on the test set
+    assert n["best_n_train"] + n["best_n_val"] <= 50000 and n["best_n_val"] >= 5000
+    assert n["best_test_acc"] >= LESSON_BAR > TUTORIAL_TEST_ACC
+    # the validation accuracy was an honest preview of the test accuracy
+    assert abs(n["best_val_acc"] - n["best_test_acc"]) < 0.03
+    assert n["best_seconds"] <= TRAINING_BUDGET_S * 1.1, (
+        f"the best model trained for {n['best_seconds']:.0f} s, over the one-minute budget")

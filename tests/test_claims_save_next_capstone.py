@@ -1,0 +1,69 @@
+"""Claims of episodes 8 (save and share), 9 (next steps) and 10 (MNIST capstone).
+
+Each test reads the numbers that the executed notebook reported in its
+``lesson-numbers`` cell (see tests/lessonrun.py); nothing here is hard-coded from a
+past run.
+"""
+import pytest
+
+from lessonrun import numbers
+
+SAVE = "08-save-and-share"
+NEXT = "09-next-steps"
+CAPSTONE = "10-capstone-mnist"
+
+
+@pytest.mark.after_notebooks
+def test_reloaded_model_predicts_exactly_like_the_saved_one():
+    n = numbers(SAVE)
+    assert n["same_labels"] is True, "the reloaded model predicts other classes"
+    assert n["max_abs_diff"] <= 1e-6, (
+        f"the reloaded model's logits differ from the saved model's by up to "
+        f"{n['max_abs_diff']}")
+
+
+@pytest.mark.after_notebooks
+def test_saved_model_file_name_records_its_settings_and_score():
+    n = numbers(SAVE)
+    name = n["model_file"]
+    assert name.endswith(".keras")
+    assert "drop0.5" in name and "lr1e-3" in name
+    assert f"val{n['val_acc']:.2f}" in name
+
+
+@pytest.mark.after_notebooks
+def test_transfer_learning_beats_training_from_scratch_on_little_data():
+    n = numbers(NEXT)
+    # "clearly": by at least 5 points of test accuracy, both frozen and fine-tuned.
+    assert n["frozen_test_acc"] >= n["scratch_test_acc"] + 0.05, n
+    assert n["fine_tuned_test_acc"] >= n["scratch_test_acc"] + 0.05, n
+    assert n["frozen_val_acc"] > n["scratch_val_acc"], n
+
+
+@pytest.mark.after_notebooks
+def test_transfer_learning_matters_most_with_little_data():
+    n = numbers(NEXT)
+    gap_few = n["frozen_best_val"] - n["scratch_best_val"]
+    gap_more = n["more_frozen_best"] - n["more_scratch_best"]
+    assert n["more_scratch_best"] > n["scratch_best_val"], n
+    assert gap_more < gap_few, n
+
+
+@pytest.mark.after_notebooks
+def test_mirrored_strategy_ran():
+    n = numbers(NEXT)
+    assert n["replicas"] >= 1
+    assert 0 < n["mirrored_val_acc"] <= 1
+
+
+@pytest.mark.after_notebooks
+def test_mnist_solution_reaches_99_percent_on_the_test_set():
+    n = numbers(CAPSTONE)
+    assert n["test_acc"] >= 0.99, f"the worked solution reaches only {n['test_acc']:.4f}"
+    assert n["n_wrong"] == round((1 - n["test_acc"]) * n["n_test"])
+
+
+@pytest.mark.after_notebooks
+def test_mnist_solution_trains_within_the_budget():
+    n = numbers(CAPSTONE)
+    assert n["fit_seconds"] <= 60, f"the training cell took {n['fit_seconds']:.0f} s"
