@@ -23,7 +23,9 @@ EXECUTED = ROOT / "_build" / "executed"
 
 # TensorFlow's C++ log lines go to the kernel's stderr; keep them out of the way.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("MPLBACKEND", "agg")
+# (No MPLBACKEND here: the kernels inherit this environment, and must keep IPython's
+# inline backend so that figures are drawn into the notebooks.)
+os.environ.pop("MPLBACKEND", None)
 
 collect_ignore_glob = ["notebooks/code-along/*"]
 

@@ -120,6 +120,8 @@ def claims(name):
     out = []
     for i, line in prose(text):
         for m in CLAIM.finditer(line):
+            if m["key"] == "fixed":  # a constant no run measures, see the docstring
+                continue
             out.append(Claim(name, i, m["key"], float(m["num"].replace(",", "")),
                              bool(m["pct"]), float(m["tol"] or 0), bool(m["rel"]),
                              line.strip()))
