@@ -39,7 +39,7 @@ lesson:  ## open the lesson in JupyterLab
 	$(VENV)/bin/jupyter lab notebooks/
 
 bench:  ## execute every notebook and print wall time, slowest cell, peak memory, device
-	$(PY) -m tools.benchmark
+	$(PY) -m tools.benchmark --save instructors/benchmark.json
 
 site:  ## build the lesson website into _build/html
 	$(PY) -m tools.site build

@@ -170,12 +170,17 @@ def executed_copy(name):
 
 
 def ensure_executed(names, allow_execute=True, log=print):
-    """Execute (tools.execute) every notebook whose executed copy is missing or stale."""
+    """{name: executed notebook}: the current copies in _build/executed/, and a fresh
+    execution (tools.execute) of every notebook whose copy is missing, stale or lacks its
+    figures. The site is staged from these in-memory notebooks, so that another process
+    rewriting _build/executed/ meanwhile cannot mix runs."""
     reasons = {n: why_not_current(n) for n in names}
     todo = [n for n in names if reasons[n]]
     if todo and not allow_execute:
         raise SystemExit("no current executed copy of " + ", ".join(todo) +
                          ": run `make test` (or drop --no-execute)")
+    done = {n: nbformat.read(EXECUTED / f"{n}.ipynb", as_version=4)
+            for n in names if n not in todo}
     failed = []
     for name in todo:
         from tools.execute import execute
@@ -188,11 +193,12 @@ def ensure_executed(names, allow_execute=True, log=print):
         run.nb.metadata.setdefault("lesson", {})["executed"] = {"by": "tools.site"}
         EXECUTED.mkdir(parents=True, exist_ok=True)
         nbformat.write(run.nb, EXECUTED / f"{name}.ipynb")
+        done[name] = run.nb
         log(f"  done in {time.perf_counter() - t:.0f} s")
     if failed:
         raise SystemExit("these notebooks failed, so the site would show broken pages:\n  "
                          + "\n  ".join(failed))
-    return todo
+    return done
 
 
 # --------------------------------------------------------------------------- generated text
@@ -374,9 +380,9 @@ def _ordered(folder: Path, order):
         [pages[n] for n in sorted(pages) if n not in order]
 
 
-def _episode_notebook(cfg, name):
+def _episode_notebook(cfg, name, executed_nb):
     """The executed notebook, with the launch badges under its title."""
-    nb = copy.deepcopy(executed_copy(name))
+    nb = copy.deepcopy(executed_nb)
     badge = nbformat.v4.new_markdown_cell(badges_markdown(cfg, name))
     badge["id"] = "lesson-launch"
     first = nb.cells[0] if nb.cells else None
@@ -393,7 +399,7 @@ def _episode_notebook(cfg, name):
     return nb
 
 
-def stage(cfg, eps, log=print):
+def stage(cfg, eps, executed, log=print):
     """Copy everything Sphinx needs into _build/site-src; remove what no longer belongs."""
     written: set = set()
     _copy_tree(SITE, SRC, written, skip={"__pycache__", "config.toml"})
@@ -425,7 +431,7 @@ def stage(cfg, eps, log=print):
     for e in eps:
         name = e["name"]
         _write(SRC / "notebooks" / f"{name}.ipynb",
-               nbformat.writes(_episode_notebook(cfg, name)), written)
+               nbformat.writes(_episode_notebook(cfg, name, executed[name])), written)
         _write(SRC / "downloads" / "notebooks" / f"{name}.ipynb",
                (NOTEBOOKS / f"{name}.ipynb").read_bytes(), written)
         if (CODE_ALONG / f"{name}.ipynb").exists():
@@ -453,8 +459,8 @@ def build(allow_execute=True, strict=False, log=print):
     t = time.perf_counter()
     cfg = config()
     eps = episodes(log=log)
-    ensure_executed([e["name"] for e in eps], allow_execute=allow_execute, log=log)
-    stage(cfg, eps, log=log)
+    executed = ensure_executed([e["name"] for e in eps], allow_execute=allow_execute, log=log)
+    stage(cfg, eps, executed, log=log)
     status = sphinx(strict=strict)
     if status:
         raise SystemExit(f"sphinx failed (exit status {status})")
