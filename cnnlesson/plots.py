@@ -26,15 +26,26 @@ def history_frame(history, name=None):
 def plot_history(history, metrics=("loss", "accuracy"), title=None):
     """Training and validation curves of one run, one panel per metric."""
     import matplotlib.pyplot as plt
-    import seaborn as sns
 
     long = history_frame(history)
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        sns.lineplot(data=long[long["metric"] == metric], x="epoch", y="value",
-                     hue="split", marker="o", ax=ax)
-        ax.set_ylabel(metric)
-        ax.set_title(metric)
+        _panel(ax, long[long["metric"] == metric], metric, metric)
+    return _finish(fig, title)
+
+
+def _panel(ax, frame, ylabel, title):
+    """One panel: training and validation curves over whole-numbered epochs."""
+    import seaborn as sns
+    from matplotlib.ticker import MaxNLocator
+
+    sns.lineplot(data=frame, x="epoch", y="value", hue="split", marker="o", ax=ax)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+
+
+def _finish(fig, title):
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -45,18 +56,11 @@ def compare_histories(histories, metric="accuracy", title=None):
     """Curves of several runs side by side: ``{"name": history, ...}``."""
     import matplotlib.pyplot as plt
     import pandas as pd
-    import seaborn as sns
 
     long = pd.concat([history_frame(h, name) for name, h in histories.items()])
     long = long[long["metric"] == metric]
     fig, axes = plt.subplots(1, len(histories), figsize=(5 * len(histories), 3.5),
                              sharey=True, squeeze=False)
     for ax, name in zip(axes[0], histories):
-        sns.lineplot(data=long[long["model"] == name], x="epoch", y="value",
-                     hue="split", marker="o", ax=ax)
-        ax.set_title(name)
-        ax.set_ylabel(metric)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+        _panel(ax, long[long["model"] == name], metric, name)
+    return _finish(fig, title)
