@@ -18,8 +18,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tools.execute import EXECUTED  # noqa: E402  (the one place that names it)
+
 ROOT = Path(__file__).resolve().parent
-EXECUTED = ROOT / "_build" / "executed"
 
 # TensorFlow's C++ log lines go to the kernel's stderr; keep them out of the way.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -23,10 +23,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
-import io
 import os
 import pickle
-import shutil
 import socket
 import struct
 import sys

@@ -26,12 +26,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from conftest import EXECUTED, FAILED_NOTEBOOKS  # noqa: E402
+from conftest import FAILED_NOTEBOOKS  # noqa: E402
+from tools.execute import ensure_executed  # noqa: E402
 from tools.notebooks import NUMBERS_TAG, episode_sources  # noqa: E402
 
 NOTEBOOKS = ROOT / "notebooks"
@@ -50,21 +50,10 @@ def executed(name):
     import pytest
     if name in FAILED_NOTEBOOKS:
         pytest.fail(f"notebooks/{name}.ipynb failed under nbval in this run: see above")
-    source = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    path = EXECUTED / f"{name}.ipynb"
-    if path.exists():
-        nb = nbformat.read(path, as_version=4)
-        if nb.metadata.get("lesson", {}).get("source_sha256") == \
-                source.metadata["lesson"]["source_sha256"]:
-            return nb
-    from tools.execute import execute
-    run = execute(source, cwd=NOTEBOOKS)
-    if run.error:
-        pytest.fail(f"notebooks/{name}.ipynb failed: {run.error}")
-    run.nb.metadata["lesson"]["executed"] = {"by": "tests/lessonrun.py"}
-    EXECUTED.mkdir(parents=True, exist_ok=True)
-    nbformat.write(run.nb, path)
-    return run.nb
+    try:
+        return ensure_executed([name], by="tests/lessonrun.py")[name]
+    except SystemExit as failure:
+        pytest.fail(str(failure))
 
 
 def numbers(name):

@@ -1,6 +1,5 @@
 """One pinned list (requirements.txt); every other form is derived from it."""
 import importlib.metadata as md
-import re
 import sys
 from pathlib import Path
 

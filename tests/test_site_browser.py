@@ -22,7 +22,6 @@ import threading
 import urllib.error
 import urllib.request
 from collections import deque
-from pathlib import Path
 from urllib.parse import urldefrag, urlparse
 
 import pytest

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import nbformat
 
-from tools.execute import execute
+from tools.execute import EXECUTED, execute
 from tools.notebooks import NOTEBOOKS, ROOT
 
-EXECUTED = ROOT / "_build" / "executed"
 CELL_BUDGET_S = 60
 CORE_BUDGET_S = 600
 MEMORY_BUDGET_MB = 2048

@@ -68,6 +68,9 @@ def execute(nb, cwd, timeout=900, env=None):
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(cwd)}})
     old_env = dict(os.environ)
+    # An inherited MPLBACKEND (agg is a common headless default) would replace IPython's
+    # inline backend in the kernel, and every plt.show() would draw nothing.
+    os.environ.pop("MPLBACKEND", None)
     os.environ.update({"TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
     peak = [0]
     stop = threading.Event()
@@ -110,3 +113,70 @@ def execute(nb, cwd, timeout=900, env=None):
         os.environ.update(old_env)
     run.peak_rss_mb = peak[0] / 2**20
     return run
+
+
+# ----------------------------------------------------------- executed copies of notebooks
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+EXECUTED = ROOT / "_build" / "executed"
+
+
+def _sha(nb):
+    return nb.metadata.get("lesson", {}).get("source_sha256")
+
+
+def _figure_cells(nb):
+    """Indices of the code cells that draw a figure (they carry mystnb.image.alt)."""
+    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            and c.metadata.get("mystnb", {}).get("image", {}).get("alt")]
+
+
+def _has_image(cell):
+    return any(k.startswith("image/") for o in cell.get("outputs", [])
+               for k in o.get("data", {}))
+
+
+def why_not_current(name):
+    """None if _build/executed/NAME.ipynb is the run of the current notebook, with its
+    figures, else the reason it is not."""
+    source = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    path = EXECUTED / f"{name}.ipynb"
+    if not path.exists():
+        return "no executed copy"
+    nb = nbformat.read(path, as_version=4)
+    if not _sha(nb) or _sha(nb) != _sha(source):
+        return "executed copy is stale (source_sha256 differs)"
+    blank = [i for i in _figure_cells(nb) if not _has_image(nb.cells[i])]
+    if blank:
+        return f"executed copy lacks the figures of cells {blank}"
+    return None
+
+
+def ensure_executed(names, allow_execute=True, log=print, by="tools.execute"):
+    """{name: executed notebook}: the current copies in _build/executed/, and a fresh
+    execution of every notebook whose copy is missing, stale or lacks its figures
+    (written back to _build/executed/). The notebooks are returned in memory, so that
+    another process rewriting _build/executed/ meanwhile cannot mix runs."""
+    reasons = {n: why_not_current(n) for n in names}
+    todo = [n for n in names if reasons[n]]
+    if todo and not allow_execute:
+        raise SystemExit("no current executed copy of " + ", ".join(todo) +
+                         ": run `make test` (or drop --no-execute)")
+    done = {n: nbformat.read(EXECUTED / f"{n}.ipynb", as_version=4)
+            for n in names if n not in todo}
+    failed = []
+    for name in todo:
+        log(f"executing notebooks/{name}.ipynb ({reasons[name]}) ...")
+        t = time.perf_counter()
+        run = execute(NOTEBOOKS / f"{name}.ipynb", cwd=NOTEBOOKS)
+        if run.error:
+            failed.append(f"notebooks/{name}.ipynb: {run.error}")
+            continue
+        run.nb.metadata.setdefault("lesson", {})["executed"] = {"by": by}
+        EXECUTED.mkdir(parents=True, exist_ok=True)
+        nbformat.write(run.nb, EXECUTED / f"{name}.ipynb")
+        done[name] = run.nb
+        log(f"  done in {time.perf_counter() - t:.0f} s")
+    if failed:
+        raise SystemExit("these notebooks failed:\n  " + "\n  ".join(failed))
+    return done

@@ -36,7 +36,6 @@ import json
 import math
 import os
 import re
-import shutil
 import sys
 import time
 import tomllib
@@ -45,10 +44,11 @@ from urllib.parse import quote
 
 import nbformat
 
+from tools.execute import ensure_executed
+
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "site"
 BUILD = ROOT / "_build"
-EXECUTED = BUILD / "executed"
 SRC = BUILD / "site-src"
 HTML = BUILD / "html"
 NOTEBOOKS = ROOT / "notebooks"
@@ -124,81 +124,6 @@ def episodes(log=None):
                     "teaching": int(ov[1]) if ov else None,
                     "exercises": int(ov[2]) if ov else None})
     return out
-
-
-def _sha(nb):
-    return nb.metadata.get("lesson", {}).get("source_sha256")
-
-
-# Figures appear in a kernel's outputs only with the inline backend: an inherited
-# MPLBACKEND=agg (a headless default) would make every plt.show() draw nothing.
-KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
-
-
-def _figure_cells(nb):
-    """Indices of the code cells that draw a figure (they carry mystnb.image.alt)."""
-    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-            and c.metadata.get("mystnb", {}).get("image", {}).get("alt")]
-
-
-def _has_image(cell):
-    return any(k.startswith("image/") for o in cell.get("outputs", [])
-               for k in o.get("data", {}))
-
-
-def why_not_current(name):
-    """None if _build/executed/NAME.ipynb can be shown, else the reason it cannot."""
-    source = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    path = EXECUTED / f"{name}.ipynb"
-    if not path.exists():
-        return "no executed copy"
-    nb = nbformat.read(path, as_version=4)
-    if not _sha(nb) or _sha(nb) != _sha(source):
-        return "executed copy is stale (source_sha256 differs)"
-    blank = [i for i in _figure_cells(nb) if not _has_image(nb.cells[i])]
-    if blank:
-        return (f"executed copy lacks the figures of cells {blank} (was it run with "
-                f"MPLBACKEND=agg?)")
-    return None
-
-
-def executed_copy(name):
-    """The executed notebook for ``name`` if it is there, current and complete, else None."""
-    if why_not_current(name):
-        return None
-    return nbformat.read(EXECUTED / f"{name}.ipynb", as_version=4)
-
-
-def ensure_executed(names, allow_execute=True, log=print):
-    """{name: executed notebook}: the current copies in _build/executed/, and a fresh
-    execution (tools.execute) of every notebook whose copy is missing, stale or lacks its
-    figures. The site is staged from these in-memory notebooks, so that another process
-    rewriting _build/executed/ meanwhile cannot mix runs."""
-    reasons = {n: why_not_current(n) for n in names}
-    todo = [n for n in names if reasons[n]]
-    if todo and not allow_execute:
-        raise SystemExit("no current executed copy of " + ", ".join(todo) +
-                         ": run `make test` (or drop --no-execute)")
-    done = {n: nbformat.read(EXECUTED / f"{n}.ipynb", as_version=4)
-            for n in names if n not in todo}
-    failed = []
-    for name in todo:
-        from tools.execute import execute
-        log(f"executing notebooks/{name}.ipynb ({reasons[name]}) ...")
-        t = time.perf_counter()
-        run = execute(NOTEBOOKS / f"{name}.ipynb", cwd=NOTEBOOKS, env=KERNEL_ENV)
-        if run.error:
-            failed.append(f"{name}: {run.error}")
-            continue
-        run.nb.metadata.setdefault("lesson", {})["executed"] = {"by": "tools.site"}
-        EXECUTED.mkdir(parents=True, exist_ok=True)
-        nbformat.write(run.nb, EXECUTED / f"{name}.ipynb")
-        done[name] = run.nb
-        log(f"  done in {time.perf_counter() - t:.0f} s")
-    if failed:
-        raise SystemExit("these notebooks failed, so the site would show broken pages:\n  "
-                         + "\n  ".join(failed))
-    return done
 
 
 # --------------------------------------------------------------------------- generated text
@@ -459,7 +384,8 @@ def build(allow_execute=True, strict=False, log=print):
     t = time.perf_counter()
     cfg = config()
     eps = episodes(log=log)
-    executed = ensure_executed([e["name"] for e in eps], allow_execute=allow_execute, log=log)
+    executed = ensure_executed([e["name"] for e in eps], allow_execute=allow_execute, log=log,
+                               by="tools.site")
     stage(cfg, eps, executed, log=log)
     status = sphinx(strict=strict)
     if status:
