@@ -18,6 +18,21 @@ The name is a key of the dict shown by the episode's ``lesson-numbers`` cell
 (``cnnlesson.quoted_numbers(...)``). ``±x`` is an absolute tolerance in the quoted
 units, ``±x%`` a relative one; no tolerance means exact. A quoted percentage is
 compared with 100 times the measured fraction.
+
+Durations are never checked against the current run, whose speed depends on the
+machine that runs the tests. A time the text quotes is either
+
+* a figure of the benchmark table, marked ``bench:``, e.g.
+  ``about 40<!--bench:fit_seconds±30%--> seconds on the reference machine``: it is
+  compared with the same key in ``instructors/benchmark.json`` (written by
+  ``python -m tools.benchmark --save instructors/benchmark.json``, which records the
+  machine and its CPU features), and fails when the notebook's code changed since that
+  benchmark ran; or
+* a ratio measured in the same run (a key ending in ``_ratio``), which holds on slow
+  and fast machines alike.
+
+A plain marker whose key names a duration (``*_seconds``, ``*_s``, ``*time*``,
+``*minutes``) is refused by ``tests/test_prose_claims.py``.
 """
 from __future__ import annotations
 
@@ -37,7 +52,7 @@ from tools.notebooks import NUMBERS_TAG, episode_sources  # noqa: E402
 NOTEBOOKS = ROOT / "notebooks"
 
 NUMBER = r"(?P<num>[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[-+]?\d+(?:\.\d+)?)\s?(?P<pct>%)?"
-CLAIM = re.compile(NUMBER + r"\s*<!--\s*(?P<key>[A-Za-z_]\w*)\s*"
+CLAIM = re.compile(NUMBER + r"\s*<!--\s*(?P<bench>bench:)?(?P<key>[A-Za-z_]\w*)\s*"
                    r"(?:±\s*(?P<tol>\d+(?:\.\d+)?)\s*(?P<rel>%)?)?\s*-->")
 
 
@@ -81,6 +96,7 @@ class Claim:
     tol: float
     relative: bool
     text: str
+    bench: bool = False  # compared with instructors/benchmark.json, not with this run
 
     def holds(self, measured) -> bool:
         value = measured * 100 if self.percent else measured
@@ -113,5 +129,27 @@ def claims(name):
                 continue
             out.append(Claim(name, i, m["key"], float(m["num"].replace(",", "")),
                              bool(m["pct"]), float(m["tol"] or 0), bool(m["rel"]),
-                             line.strip()))
+                             line.strip(), bench=bool(m["bench"])))
     return out
+
+
+BENCHMARK = ROOT / "instructors" / "benchmark.json"
+DURATION_KEY = re.compile(r"(seconds|minutes|time|_s$|_min$)", re.IGNORECASE)
+
+
+def code_sha256(nb):
+    """A fingerprint of a notebook's code cells: timings belong to this code."""
+    import hashlib
+    code = "\n\0".join(c.source for c in nb.cells if c.cell_type == "code")
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def benchmark_numbers(name):
+    """The lesson numbers and code fingerprint the saved benchmark recorded for ``name``."""
+    import json
+    if not BENCHMARK.exists():
+        return None
+    for row in json.loads(BENCHMARK.read_text()).get("notebooks", []):
+        if row.get("notebook") == name:
+            return row
+    return None

@@ -7,8 +7,20 @@
 Each notebook runs top to bottom in a fresh kernel. For each, the table gives the
 wall time, the slowest cell, the kernel's peak resident memory and the device
 TensorFlow used, and marks what exceeds the lesson's budgets (60 s per cell, 10
-minutes for the core lesson, 2 GB per notebook). The executed notebooks are kept in
-_build/executed/ (the website uses them) and the figures in _build/benchmark.json.
+minutes for the core lesson, 1 GiB per notebook so that it fits Binder's guaranteed
+memory). The executed notebooks are kept in _build/executed/ (the website uses them)
+and the figures in _build/benchmark.json.
+
+It also records, per notebook, the numbers its ``lesson-numbers`` cell reports and a
+fingerprint of its code: the times the episodes quote are checked against these
+saved figures (``<!--bench:KEY-->`` markers, see tests/lessonrun.py), never against
+the speed of whatever machine runs the tests. And it records the machine's CPU
+features (AVX2, AVX-512, AMX, bfloat16 units) and the precision policy the lesson
+chose there, because training speed depends on them more than on the clock rate:
+on a CPU without AVX-512 the same notebooks took 2 to 2.4 times as long.
+
+``--save`` merges: the notebooks run replace their rows in the file, the others
+stay, each row keeping the machine and date it was measured on.
 """
 from __future__ import annotations
 
@@ -23,11 +35,11 @@ from pathlib import Path
 import nbformat
 
 from tools.execute import EXECUTED, execute
-from tools.notebooks import NOTEBOOKS, ROOT
+from tools.notebooks import EPISODES, NOTEBOOKS, NUMBERS_TAG, ROOT, from_source
 
 CELL_BUDGET_S = 60
 CORE_BUDGET_S = 600
-MEMORY_BUDGET_MB = 2048
+MEMORY_BUDGET_MB = 1024  # Binder guarantees 1 GB per user
 CORE = ("01", "02", "03", "04", "05")
 
 
@@ -51,8 +63,54 @@ def machine():
     except OSError:
         pass
     import importlib.metadata as md
+
+    from cnnlesson.hardware import cpu_features, mixed_precision_policy
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "tensorflow": md.version("tensorflow"), "platform": platform.platform()}
+            "tensorflow": md.version("tensorflow"), "platform": platform.platform(),
+            "cpu_features": cpu_features(),
+            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA") or None,
+            "precision": mixed_precision_policy(gpu_capability=None)}
+
+
+def describe(m):
+    """One line for a machine: '2 cores, AMD EPYC (AVX2; float32)'."""
+    feats = ", ".join(m.get("cpu_features") or []) or "CPU features unknown"
+    if m.get("onednn_max_cpu_isa"):
+        feats += f", capped at {m['onednn_max_cpu_isa']}"
+    return f"{m['cores']} cores, {m['cpu']} ({feats}; {m.get('precision', '?')})"
+
+
+def lesson_numbers(nb):
+    """The dict shown by the notebook's lesson-numbers cell, or {}."""
+    found = {}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and NUMBERS_TAG in cell.metadata.get("tags", []):
+            for out in cell.get("outputs", []):
+                found.update(out.get("data", {}).get("application/json", {}))
+    return found
+
+
+def code_fingerprint(stem):
+    """sha256 of the episode's code cells (tests/lessonrun.py computes the same)."""
+    import hashlib
+    src = EPISODES / f"{stem}.md"
+    if not src.exists():
+        return None
+    code = "\n\0".join(c.source for c in from_source(src).cells if c.cell_type == "code")
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def merge(path, result):
+    """Rows of this run replace the same notebooks' rows in the saved file."""
+    try:
+        old = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return result
+    mine = {r["notebook"] for r in result["notebooks"]}
+    rows = [r for r in old.get("notebooks", []) if r["notebook"] not in mine]
+    rows += result["notebooks"]
+    rows.sort(key=lambda r: r["notebook"])
+    return {**result, "notebooks": rows}
 
 
 def flag(ok):
@@ -80,6 +138,8 @@ def main(argv=None):
 
     rows = []
     EXECUTED.mkdir(parents=True, exist_ok=True)
+    m = machine()
+    today = datetime.date.today().isoformat()
     for path in select(args.notebooks):
         print(f"running {path.name} ...", file=sys.stderr, flush=True)
         run = execute(path, cwd=NOTEBOOKS, timeout=args.timeout)
@@ -87,7 +147,9 @@ def main(argv=None):
         rows.append({"notebook": path.stem, "wall_s": round(run.wall_s, 2),
                      "slowest_cell": cell, "slowest_s": round(slowest, 2),
                      "peak_rss_mb": round(run.peak_rss_mb, 1), "device": run.device,
-                     "error": run.error,
+                     "error": run.error, "date": today, "machine": describe(m),
+                     "code_sha256": code_fingerprint(path.stem),
+                     "numbers": lesson_numbers(run.nb),
                      "cells_s": [[i, round(s, 2)] for i, s in run.cell_s]})
         if run.error is None:
             run.nb.metadata["lesson"]["executed"] = {"by": "tools.benchmark"}
@@ -105,15 +167,14 @@ def main(argv=None):
             or r["peak_rss_mb"] > MEMORY_BUDGET_MB or r["error"]]
     print("budgets: " + ("all met" if not over else "'!' marks a budget exceeded in "
                          + ", ".join(over)))
-    m = machine()
-    print(f"machine: {m['cores']} cores, {m['cpu']}, TensorFlow {m['tensorflow']}")
-    result = {"date": datetime.date.today().isoformat(), "machine": m,
+    print(f"machine: {describe(m)}, TensorFlow {m['tensorflow']}")
+    result = {"date": today, "machine": m,
               "budgets": {"cell_s": CELL_BUDGET_S, "core_s": CORE_BUDGET_S,
                           "memory_mb": MEMORY_BUDGET_MB},
               "notebooks": rows}
     (ROOT / "_build" / "benchmark.json").write_text(json.dumps(result, indent=1) + "\n")
     if args.save:
-        Path(args.save).write_text(json.dumps(result, indent=1) + "\n")
+        Path(args.save).write_text(json.dumps(merge(args.save, result), indent=1) + "\n")
         print(f"saved {args.save}")
     return 1 if any(r["error"] for r in rows) else 0
 
