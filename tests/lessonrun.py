@@ -134,7 +134,7 @@ def claims(name):
 
 
 BENCHMARK = ROOT / "instructors" / "benchmark.json"
-DURATION_KEY = re.compile(r"(seconds|minutes|time|_s$|_min$)", re.IGNORECASE)
+DURATION_KEY = re.compile(r"(seconds|minutes|time|_s$)", re.IGNORECASE)
 
 
 def code_sha256(nb):
