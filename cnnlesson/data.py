@@ -7,7 +7,8 @@ Where the data come from, in this order:
    ``<dir>/mnist/*-ubyte.gz`` (the IDX files). Nothing is downloaded.
 2. the archive already downloaded into the cache folder (checked again with SHA-256);
 3. a download from ``mirror=`` or ``CNNLESSON_MIRROR`` (a URL prefix that serves the
-   same file names), else from the official site.
+   same file names, e.g. ``python -m cnnlesson.share serve`` on the instructor's
+   laptop), else from the official site.
 
 Downloads are written to a ``.part`` file, checked with SHA-256 *before* anything
 in them is unpickled or parsed, and only then renamed into the cache folder
@@ -15,23 +16,55 @@ in them is unpickled or parsed, and only then renamed into the cache folder
 folder, or ``~/.cache/cnnlesson`` outside a checkout). Decoded arrays are cached
 beside them as ``.npz`` so that every notebook after the first loads in a second.
 
+Classroom conditions (issue 12):
+
+- **Several processes, one cache.** A download (and the decoding that follows) holds
+  a lock file, ``<archive>.lock``, taken with :mod:`filelock` (an OS lock that the
+  kernel releases when its process dies, so a crashed download never blocks the
+  next). Other processes wait, and read the verified file when it is there. They
+  wait as long as the ``.part`` file keeps growing; after ``CNNLESSON_LOCK_TIMEOUT``
+  seconds (default 300) without progress they stop with one sentence.
+- **Resume.** A download that breaks off keeps its ``.part`` file; the next attempt
+  asks for the rest with an HTTP ``Range`` header and checks the SHA-256 of the whole
+  file at the end. A server that ignores ``Range`` (answers 200) sends the whole file
+  again, which replaces the part; a resumed file that fails the checksum is deleted
+  and downloaded once more from the start.
+- **Network timeout:** ``CNNLESSON_TIMEOUT`` seconds (default 30) without a byte.
+- **Every failure is one sentence with the way out** (:class:`DataError`): a full
+  disk (how much space is needed, and where), a cache folder that cannot be created
+  or written (names ``CNNLESSON_CACHE_DIR``), a web page (proxy, captive portal)
+  instead of the archive, a connection closed early. Nothing half-written is left,
+  except a ``.part`` file kept on purpose to resume a broken-off download.
+- **Progress** is :mod:`tqdm`'s bar (size, rate, time left).
+
+Why not :mod:`pooch`: pooch 1.9.0 (checked) downloads into a randomly named temporary
+file that it deletes on any failure and sends no ``Range`` header, so it cannot resume,
+which is the point of issue 12 on a 50-100 kB/s link (a lost connection at 150 MB
+would cost half an hour); nor does it lock the cache between processes. The HTTP
+part is therefore ``urllib`` (about 100 lines here), with :mod:`filelock` for the
+lock and :mod:`tqdm` for the progress bar.
+
 Every failure raises :class:`DataError` with one sentence that says what went
 wrong and the way out.
 """
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import http.client
 import os
 import pickle
+import shutil
 import socket
 import struct
 import sys
 import tarfile
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,12 +73,16 @@ import numpy as np
 __all__ = [
     "CIFAR10_CLASSES", "MNIST_CLASSES", "DataError", "Dataset", "LessonData",
     "load_cifar10", "load_mnist", "lesson_split", "load_lesson_data", "cache_dir",
-    "CIFAR10", "MNIST",
+    "download", "CIFAR10", "MNIST",
 ]
 
 ENV_DATA_DIR = "CNNLESSON_DATA_DIR"
 ENV_MIRROR = "CNNLESSON_MIRROR"
 ENV_CACHE_DIR = "CNNLESSON_CACHE_DIR"
+ENV_TIMEOUT = "CNNLESSON_TIMEOUT"            # seconds without a byte from the server
+ENV_LOCK_TIMEOUT = "CNNLESSON_LOCK_TIMEOUT"  # seconds waiting for another process without progress
+DEFAULT_TIMEOUT = 30
+DEFAULT_LOCK_TIMEOUT = 300
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
@@ -124,16 +161,75 @@ class LessonData:
 
 
 # --------------------------------------------------------------------------- cache
+_READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _mb(n) -> str:
+    return f"{n / 1e6:.0f} MB" if n >= 1e6 else f"{n / 1e6:.1f} MB"
+
+
+def _free_bytes(folder: Path):
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def _write_error(err: OSError, folder: Path, what: str, need: int) -> DataError:
+    """One sentence for an OS error while writing into the cache folder."""
+    if err.errno in _FULL:
+        free = _free_bytes(folder)
+        has = f", and {_mb(free)} are free" if free is not None else ""
+        return DataError(
+            f"The disk that holds {folder} is full: {what} needs about {_mb(need)} there{has}; "
+            f"free some space, or set {ENV_CACHE_DIR} to a folder on a disk with room.")
+    if err.errno in _READ_ONLY:
+        return DataError(
+            f"The cache folder {folder} cannot be written to ({os.strerror(err.errno)}): "
+            f"set {ENV_CACHE_DIR} to a folder you can write to, or {ENV_DATA_DIR} to a "
+            f"local copy of the data (see data/README.md).")
+    return DataError(
+        f"Could not write {what} into {folder} ({err.strerror or err}): set {ENV_CACHE_DIR} "
+        f"to another folder, or {ENV_DATA_DIR} to a local copy (see data/README.md).")
+
+
 def cache_dir(path=None) -> Path:
-    """The folder where downloads and decoded arrays are kept."""
+    """The folder where downloads and decoded arrays are kept (created if needed)."""
     if path is None:
         path = os.environ.get(ENV_CACHE_DIR)
     if path is None:
         repo_data = Path(__file__).resolve().parent.parent / "data"
         path = repo_data if repo_data.is_dir() else Path.home() / ".cache" / "cnnlesson"
     path = Path(path).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataError(
+            f"The cache folder {path} cannot be created ({err.strerror or err}): set "
+            f"{ENV_CACHE_DIR} to a folder you can write to, or {ENV_DATA_DIR} to a local "
+            f"copy of the data (see data/README.md).") from None
     return path
+
+
+def _setting(name, default) -> float:
+    """A number of seconds from the environment variable ``name``."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return float(default)
+    try:
+        value = float(raw)
+        if value <= 0 or value != value:
+            raise ValueError
+    except ValueError:
+        raise DataError(f"{name} must be a number of seconds above 0, not {raw!r}: "
+                        f"fix it, or unset it to use {default}.") from None
+    return value
+
+
+def _open(path, mode="rb"):
+    """``open``, in one place, so that tests can simulate a full or read-only disk."""
+    return open(path, mode)
 
 
 def _sha256(path: Path) -> str:
@@ -144,12 +240,35 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _save_arrays(path: Path, **arrays):
-    """Write an .npz atomically: a crash never leaves a half-written cache file."""
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-    os.replace(tmp, path)
+def _verified(path: Path, source) -> bool:
+    try:
+        return path.is_file() and _sha256(path) == source.sha256
+    except OSError:
+        return False
+
+
+def _save_arrays(path: Path, **arrays) -> bool:
+    """Write an .npz atomically; a crash never leaves a half-written cache file.
+
+    The temporary file has a name of its own (several processes may decode at
+    once). The arrays are only a cache: when the folder is full or read-only, say so
+    on stderr in one sentence, leave nothing behind, and go on without it.
+    """
+    need = sum(a.nbytes for a in arrays.values())
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
+        os.close(fd)
+        with _open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+        return True
+    except OSError as err:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        msg = str(_write_error(err, path.parent, "the decoded arrays", need))
+        print(f"Note: the data are loaded, but not kept for next time. {msg}", file=sys.stderr)
+        return False
 
 
 def _load_arrays(path: Path):
@@ -157,78 +276,215 @@ def _load_arrays(path: Path):
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except Exception:  # a damaged cache file is rebuilt, never trusted
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
         return None
 
 
-# ------------------------------------------------------------------------ download
-def _progress(name, done, total, start, out):
-    pct = 100 * done / total if total else 0
-    rate = done / max(time.time() - start, 1e-6) / 1e6
-    out.write(f"\rDownloading {name}: {done / 1e6:6.1f} of {total / 1e6:.1f} MB "
-              f"({pct:3.0f}%, {rate:.1f} MB/s)")
-    out.flush()
+@contextmanager
+def _cache_lock(folder: Path, source, progress=True):
+    """Hold ``<archive>.lock`` in ``folder`` while fetching and decoding ``source``.
 
-
-def download(source: Source, *, mirror=None, cache=None, progress=True,
-             timeout=30) -> Path:
-    """Return the path of ``source``'s archive in the cache, downloading it if needed.
-
-    The file's SHA-256 is checked before it is used. A file that fails the check
-    is deleted, so that nothing corrupt or half-written stays in the cache.
+    Waits for another process that holds it as long as that process's ``.part``
+    file grows; gives up after ``CNNLESSON_LOCK_TIMEOUT`` seconds without progress.
     """
-    folder = cache_dir(cache)
+    from filelock import FileLock, Timeout
+
+    path = folder / (source.filename + ".lock")
+    patience = _setting(ENV_LOCK_TIMEOUT, DEFAULT_LOCK_TIMEOUT)
+    try:  # filelock reads EACCES as "someone else holds it": find a read-only folder first
+        with _open(path, "ab"):
+            pass
+    except OSError as err:
+        raise _write_error(err, folder, f"the lock file for {source.name}", 0) from None
+    lock = FileLock(path)
+    part = folder / (source.filename + ".part")
+    seen, since, told = None, time.monotonic(), False
+    while True:
+        try:
+            lock.acquire(timeout=min(1.0, patience))
+            break
+        except Timeout:
+            try:
+                size = part.stat().st_size
+            except OSError:
+                size = None
+            if size != seen:
+                seen, since = size, time.monotonic()
+            elif time.monotonic() - since >= patience:
+                raise DataError(
+                    f"Another process has been fetching {source.name} into {folder} for "
+                    f"{patience:.0f} s without progress (it holds {path}): wait for it, stop "
+                    f"it (another notebook or terminal), or set {ENV_LOCK_TIMEOUT} to wait "
+                    f"longer.") from None
+            if progress and not told:
+                print(f"Another process is downloading {source.name} into {folder}: "
+                      f"waiting for it to finish.", flush=True)
+                told = True
+        except OSError as err:
+            raise _write_error(err, folder, f"the lock file for {source.name}", 0) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+# ------------------------------------------------------------------------ download
+class _Broken(Exception):
+    """The connection broke off mid-file."""
+
+
+def _looks_like_html(block: bytes) -> bool:
+    head = block[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml"))
+
+
+def _web_page_error(source, url) -> DataError:
+    return DataError(
+        f"The server at {url} sent a web page instead of the {source.name} archive, as a "
+        f"proxy or a Wi-Fi login page does: open any web page in a browser to log in to the "
+        f"network and run this again, or {WAY_OUT}.")
+
+
+def _fetch(source: Source, folder: Path, url: str, progress: bool, timeout: float) -> Path:
+    """Download ``url`` into ``folder`` (the caller holds the lock); resume a ``.part``."""
+    from tqdm import tqdm
+
     target = folder / source.filename
+    if _verified(target, source):  # another process finished it while we waited
+        return target
     if target.exists():
-        if _sha256(target) == source.sha256:
-            return target
-        target.unlink()  # damaged copy in the cache: fetch it again
-    mirror = mirror if mirror is not None else os.environ.get(ENV_MIRROR)
-    url = mirror.rstrip("/") + "/" + source.filename if mirror else source.url
+        try:
+            target.unlink()  # damaged copy in the cache: fetch it again
+        except OSError as err:
+            raise _write_error(err, folder, source.filename, source.size) from None
     part = target.with_name(target.name + ".part")
     out = sys.stdout
-    h = hashlib.sha256()
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as f:
-            total = int(response.headers.get("Content-Length") or source.size)
-            done, start, shown = 0, time.time(), 0.0
-            while True:
-                block = response.read(1 << 20)
-                if not block:
-                    break
-                f.write(block)
-                h.update(block)
-                done += len(block)
-                if progress and (time.time() - shown > 0.5 or done == total):
-                    _progress(source.name, done, total, start, out)
-                    shown = time.time()
+    for attempt in (1, 2):
+        offset = part.stat().st_size if part.exists() else 0
+        free = _free_bytes(folder)
+        if free is not None and free < source.size - offset:
+            raise _write_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), folder,
+                               f"{source.name} ({source.filename})", source.size - offset)
+        request = urllib.request.Request(url, headers={"User-Agent": "cnnlesson"})
+        if offset:
+            request.add_header("Range", f"bytes={offset}-")
+        h = hashlib.sha256()
+        done = 0
+        try:
+            try:
+                response = urllib.request.urlopen(request, timeout=timeout)
+            except urllib.error.HTTPError as err:
+                if err.code == 416 and offset:  # we already hold every byte
+                    response = None
+                else:
+                    raise
+            if response is None:
+                with open(part, "rb") as f:
+                    for block in iter(lambda: f.read(1 << 20), b""):
+                        h.update(block)
+            else:
+                with response:
+                    ctype = response.headers.get("Content-Type", "")
+                    first = response.read(1 << 16)
+                    if ctype.startswith("text/html") or _looks_like_html(first):
+                        raise _web_page_error(source, url)
+                    resumed = response.status == 206 and offset
+                    length = int(response.headers.get("Content-Length") or 0)
+                    if resumed:
+                        with open(part, "rb") as f:
+                            for block in iter(lambda: f.read(1 << 20), b""):
+                                h.update(block)
+                        done = offset
+                        total = offset + length if length else source.size
+                    else:
+                        total = length or source.size
+                    if resumed and progress:
+                        out.write(f"Resuming the download of {source.name} at "
+                                  f"{_mb(offset)}.\n")
+                    bar = tqdm(total=total, initial=done, unit="B", unit_scale=True,
+                               unit_divisor=1000, desc=f"Downloading {source.name}",
+                               file=out, disable=not progress, mininterval=0.5,
+                               dynamic_ncols=True, leave=True)
+                    with bar, _open(part, "ab" if resumed else "wb") as f:
+                        block = first
+                        while block:
+                            try:
+                                f.write(block)
+                            except OSError as err:
+                                raise _write_error(err, folder,
+                                                   f"{source.name} ({source.filename})",
+                                                   total - done) from None
+                            h.update(block)
+                            done += len(block)
+                            bar.update(len(block))
+                            try:
+                                block = response.read(1 << 20)
+                            except (http.client.HTTPException, OSError) as err:
+                                raise _Broken(err) from None
+                        if length and done < total:
+                            raise _Broken("connection closed early")
+        except DataError as err:
+            if "is full" in str(err) or "cannot be written" in str(err):
+                part.unlink(missing_ok=True)  # free the space; nothing half-written stays
+            raise
+        except _Broken as err:
+            reason = err.args[0]
+            reason = type(reason).__name__ if isinstance(reason, Exception) else reason
+            raise DataError(
+                f"The download of {source.name} from {url} broke off after {_mb(done)} of "
+                f"{_mb(source.size)} ({reason}); the part is kept in {folder}: run this again "
+                f"to continue where it stopped, or {WAY_OUT}.") from None
+        except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError,
+                http.client.HTTPException, OSError) as err:
+            reason = getattr(err, "reason", None) or type(err).__name__
+            if done:
+                raise DataError(
+                    f"The download of {source.name} from {url} broke off after {_mb(done)} "
+                    f"({reason}); the part is kept in {folder}: run this again to continue "
+                    f"where it stopped, or {WAY_OUT}.") from None
+            raise DataError(
+                f"Could not download {source.name} from {url} ({reason}): check your "
+                f"internet connection, or {WAY_OUT}.") from None
+        digest = h.hexdigest()
+        if digest == source.sha256:
+            os.replace(part, target)
+            return target
+        part.unlink(missing_ok=True)
+        if offset and attempt == 1:  # a stale or foreign .part: start again, once
             if progress:
-                out.write("\n")
-    except http.client.HTTPException as err:  # the connection broke off mid-file
-        part.unlink(missing_ok=True)
-        raise DataError(
-            f"The download of {source.name} from {url} broke off before the end "
-            f"({type(err).__name__}), so the partial file was deleted: run this again, "
-            f"or {WAY_OUT}.") from None
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError,
-            OSError) as err:
-        part.unlink(missing_ok=True)
-        reason = getattr(err, "reason", err)
-        raise DataError(
-            f"Could not download {source.name} from {url} ({reason}): check your "
-            f"internet connection, or {WAY_OUT}.") from None
-    except BaseException:
-        part.unlink(missing_ok=True)  # interrupted: leave nothing half-written
-        raise
-    digest = h.hexdigest()
-    if digest != source.sha256:
-        part.unlink(missing_ok=True)
+                out.write(f"The resumed download of {source.name} failed its checksum: "
+                          f"downloading it again from the start.\n")
+            continue
         raise DataError(
             f"The download of {source.name} from {url} is corrupt or incomplete "
             f"(SHA-256 {digest[:12]}... instead of {source.sha256[:12]}...), so it was "
             f"deleted: run this again, or {WAY_OUT}.")
-    os.replace(part, target)
-    return target
+    raise AssertionError("unreachable")
+
+
+def _url(source: Source, mirror) -> str:
+    mirror = mirror if mirror is not None else os.environ.get(ENV_MIRROR)
+    return mirror.rstrip("/") + "/" + source.filename if mirror else source.url
+
+
+def download(source: Source, *, mirror=None, cache=None, progress=True,
+             timeout=None) -> Path:
+    """Return the path of ``source``'s archive in the cache, downloading it if needed.
+
+    The file's SHA-256 is checked before it is used. A file that fails the check
+    is deleted, so that nothing corrupt stays in the cache. Processes that ask for
+    the same file at once download it once (see the module's docstring).
+    """
+    folder = cache_dir(cache)
+    target = folder / source.filename
+    if _verified(target, source):
+        return target
+    timeout = timeout if timeout is not None else _setting(ENV_TIMEOUT, DEFAULT_TIMEOUT)
+    with _cache_lock(folder, source, progress):
+        return _fetch(source, folder, _url(source, mirror), progress, timeout)
 
 
 # ---------------------------------------------------------------- official formats
@@ -394,18 +650,34 @@ def load_cifar10(*, data_dir=None, mirror=None, cache=None, progress=True) -> Da
     folder = cache_dir(cache)
     root = _local_root(data_dir)
     if root is not None:
-        x_train, y_train, x_test, y_test = _read_cifar10_folder(root / "cifar10", folder)
+        arrays = _read_cifar10_folder(root / "cifar10", folder)
     else:
         npz = folder / "cifar10-official.npz"
-        arrays = _load_arrays(npz) if npz.exists() else None
+        arrays = _cached_official(npz)
+        if arrays is None and _verified(folder / CIFAR10.filename, CIFAR10):
+            arrays = _decode_cifar10(folder / CIFAR10.filename, npz)  # needs no lock
         if arrays is None:
-            archive = download(CIFAR10, mirror=mirror, cache=folder, progress=progress)
-            x_train, y_train, x_test, y_test = _read_cifar10_archive(archive)
-            _save_arrays(npz, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-        else:
-            x_train, y_train, x_test, y_test = (arrays[k] for k in
-                                                ("x_train", "y_train", "x_test", "y_test"))
+            timeout = _setting(ENV_TIMEOUT, DEFAULT_TIMEOUT)
+            with _cache_lock(folder, CIFAR10, progress):
+                arrays = _cached_official(npz)  # another process may have made it
+                if arrays is None:
+                    archive = _fetch(CIFAR10, folder, _url(CIFAR10, mirror), progress, timeout)
+                    arrays = _decode_cifar10(archive, npz)
+    x_train, y_train, x_test, y_test = arrays
     return Dataset(x_train, y_train, x_test, y_test, CIFAR10_CLASSES)
+
+
+def _cached_official(npz: Path):
+    arrays = _load_arrays(npz) if npz.exists() else None
+    if arrays is None:
+        return None
+    return tuple(arrays[k] for k in ("x_train", "y_train", "x_test", "y_test"))
+
+
+def _decode_cifar10(archive: Path, npz: Path):
+    x_train, y_train, x_test, y_test = _read_cifar10_archive(archive)
+    _save_arrays(npz, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return x_train, y_train, x_test, y_test
 
 
 def load_mnist(*, data_dir=None, mirror=None, cache=None, progress=True) -> Dataset:
