@@ -1,9 +1,16 @@
 """pytest set-up shared by the unit tests, the notebooks (run by nbval) and the claims.
 
-Order of a run: unit tests, then every notebook in notebooks/ (nbval, lax mode:
+Order of a run: unit tests, then every notebook of the test build (nbval, lax mode:
 cells tagged ``nbval-check-output`` are compared with their reference outputs),
 then the tests marked ``after_notebooks`` that check the prose's claims against
 the run that just happened, then the website's browser tests.
+
+nbval runs the test build, ``_build/test-notebooks/`` (the instructor copy plus the
+tests' plumbing: the ``lesson-numbers`` cell and the ``CNNLESSON_SEED`` cell), which
+this file writes from episodes/ at the start of every run; the learners' notebooks
+in notebooks/ never carry that plumbing. ``CNNLESSON_SEED=7 make test`` runs the
+whole lesson under another seed (only the behaviour claims, not the quoted figures,
+are expected to hold then).
 
 Each notebook's outputs from the nbval run are saved to _build/executed/, so the
 claims and the website use that same run instead of executing everything again.
@@ -19,6 +26,7 @@ import nbformat
 import pytest
 
 from tools.execute import EXECUTED  # noqa: E402  (the one place that names it)
+from tools.notebooks import write_test_build  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 
@@ -28,7 +36,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # inline backend so that figures are drawn into the notebooks.)
 os.environ.pop("MPLBACKEND", None)
 
-collect_ignore_glob = ["notebooks/code-along/*"]
+# nbval runs the test build, never the learners' copies
+collect_ignore_glob = ["notebooks/*", "instructors/notebooks/*"]
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):  # once, not in every xdist worker
+        write_test_build()
+    # `pytest notebooks/04-compile-and-fit.ipynb` runs that episode's test build
+    args = []
+    for arg in config.args:
+        path = Path(arg.split("::")[0])
+        if path.suffix == ".ipynb" and path.parent.resolve() == (ROOT / "notebooks").resolve():
+            arg = os.path.relpath(ROOT / "_build" / "test-notebooks" / path.name)
+        args.append(arg)
+    config.args[:] = args
 
 try:
     from nbval.plugin import IPyNbCell
@@ -124,6 +146,7 @@ def _save_executed(nb_file, run):
             cell.execution_count = count
     nb.metadata.setdefault("lesson", {})["executed"] = {
         "by": "nbval (pytest)",
+        "seed": os.environ.get("CNNLESSON_SEED") or "default",
         "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     EXECUTED.mkdir(parents=True, exist_ok=True)

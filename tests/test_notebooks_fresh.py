@@ -1,15 +1,23 @@
-"""The notebooks are generated from episodes/: a stale or hand-edited one fails."""
+"""The notebooks are generated from episodes/: a stale or hand-edited one fails, and
+each reader's copy holds what that reader needs and nothing else (issue 8):
+
+- learner (notebooks/): no outputs, no instructor notes, no test plumbing, solutions
+  collapsed (JupyterLab and Colab) and their prose behind a click;
+- code-along (notebooks/code-along/): no solutions at all, typed code emptied;
+- instructor copy (instructors/notebooks/): everything, notes and reference outputs;
+- test build (_build/test-notebooks/): the instructor copy plus the plumbing.
+"""
 import json
+import re
 import shutil
 
+import nbformat
 import pytest
 
 from tools import notebooks
 
-
-def test_generated_notebooks_are_up_to_date():
-    problems = notebooks.stale_files()
-    assert not problems, "\n".join(problems) + "\nRegenerate with: make notebooks"
+SOURCES = notebooks.episode_sources()
+IDS = [md.stem for md in SOURCES]
 
 
 @pytest.fixture
@@ -17,11 +25,19 @@ def copy_of_lesson(tmp_path, monkeypatch):
     """The episodes and notebooks in a scratch folder, with the tool pointed at it."""
     shutil.copytree(notebooks.EPISODES, tmp_path / "episodes")
     shutil.copytree(notebooks.NOTEBOOKS, tmp_path / "notebooks")
+    shutil.copytree(notebooks.INSTRUCTOR, tmp_path / "instructors" / "notebooks")
     monkeypatch.setattr(notebooks, "ROOT", tmp_path)
     monkeypatch.setattr(notebooks, "EPISODES", tmp_path / "episodes")
     monkeypatch.setattr(notebooks, "NOTEBOOKS", tmp_path / "notebooks")
     monkeypatch.setattr(notebooks, "CODE_ALONG", tmp_path / "notebooks" / "code-along")
+    monkeypatch.setattr(notebooks, "INSTRUCTOR", tmp_path / "instructors" / "notebooks")
+    monkeypatch.setattr(notebooks, "TEST_BUILD", tmp_path / "_build" / "test-notebooks")
     return tmp_path
+
+
+def test_generated_notebooks_are_up_to_date():
+    problems = notebooks.stale_files()
+    assert not problems, "\n".join(problems) + "\nRegenerate with: make notebooks"
 
 
 def test_a_hand_edit_is_caught(copy_of_lesson):
@@ -40,16 +56,118 @@ def test_an_unbuilt_source_change_is_caught(copy_of_lesson):
     assert any(md.stem in p for p in notebooks.stale_files())
     notebooks.main(["build", md.stem])
     assert notebooks.stale_files() == []
+    assert (copy_of_lesson / "_build" / "test-notebooks" / f"{md.stem}.ipynb").exists()
 
 
-def test_code_along_keeps_prose_and_empties_code():
-    for md in notebooks.episode_sources():
-        full = notebooks.carry_references(notebooks.from_source(md), None)
-        ca = notebooks.code_along(full)
-        md_full = [c.source for c in full.cells if c.cell_type == "markdown"]
-        assert md_full == [c.source for c in ca.cells if c.cell_type == "markdown"]
-        for cell in ca.cells:
-            if cell.cell_type == "code":
-                assert not cell.outputs
-                assert cell.source == "" or "keep" in cell.metadata.get("tags", [])
-                assert notebooks.NUMBERS_TAG not in cell.metadata.get("tags", [])
+def _whole(md):
+    return notebooks.carry_references(notebooks.from_source(md), notebooks._old_references(md.stem))
+
+
+def _tags(cell):
+    return cell.metadata.get("tags", [])
+
+
+def _solution_flags(md):
+    return [(c, sol) for c, sol in notebooks.segments(notebooks.from_source(md))]
+
+
+@pytest.mark.parametrize("md", SOURCES, ids=IDS)
+def test_learner_notebook_has_no_plumbing_outputs_or_notes(md):
+    nb = notebooks.learner(_whole(md))
+    for cell in nb.cells:
+        assert notebooks.NUMBERS_TAG not in _tags(cell)
+        assert notebooks.SEED_TAG not in _tags(cell)
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None
+            assert "# ___" not in cell.source, "faded-example markers are for the build only"
+        else:
+            assert "Instructor note" not in cell.source
+
+
+@pytest.mark.parametrize("md", SOURCES, ids=IDS)
+def test_learner_notebook_hides_solutions_until_asked(md):
+    nb = notebooks.learner(_whole(md))
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    whole = [c for c, sol in _solution_flags(md)
+             if c.cell_type == "code" and notebooks.NUMBERS_TAG not in _tags(c)]
+    assert len(code) == len(whole)
+    for cell, (orig, is_solution) in zip(code, [(c, s) for c, s in _solution_flags(md)
+                                                 if c.cell_type == "code"
+                                                 and notebooks.NUMBERS_TAG not in _tags(c)]):
+        hidden = cell.metadata.get("jupyter", {})
+        if is_solution:
+            assert hidden == {"source_hidden": True, "outputs_hidden": True}
+            assert cell.metadata.get("cellView") == "form"
+            assert cell.source.startswith("# @title Solution\n")
+        else:
+            assert not hidden and "cellView" not in cell.metadata
+    # the answers' prose opens on click
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for heading in re.findall(r"^#{3,4} Solution.*$", text, re.M):
+        after = text.split(heading, 1)[1].split("\n## ", 1)[0]
+        prose = [line for line in after.split("\n") if line.strip() and not line.startswith("#")]
+        if prose:
+            assert "<details>" in after, f"{md.stem}: answer prose after {heading!r} is not collapsed"
+
+
+@pytest.mark.parametrize("md", SOURCES, ids=IDS)
+def test_code_along_has_no_solutions_and_empties_typed_code(md):
+    whole = _whole(md)
+    ca = notebooks.code_along(whole)
+    text = "\n".join(c.source for c in ca.cells if c.cell_type == "markdown")
+    assert not re.search(r"^#{3,4} Solution", text, re.M), "no solution headings or answers"
+    assert "Instructor note" not in text
+    n_challenges = len(re.findall(r"^#{2,3} Challenge", md.read_text(), re.M))
+    assert len(re.findall(r"^#{2,3} Challenge", text, re.M)) == n_challenges, "challenges stay"
+    solution_sources = {c.source for c, sol in _solution_flags(md) if c.cell_type == "code" and sol}
+    for cell in ca.cells:
+        if cell.cell_type != "code":
+            continue
+        assert not cell.outputs
+        assert notebooks.NUMBERS_TAG not in _tags(cell)
+        assert notebooks.SOLUTION_TAG not in _tags(cell)
+        assert cell.source == "" or cell.source not in solution_sources or "keep" in _tags(cell)
+        if notebooks.FADED_TAG in _tags(cell):
+            assert "___" in cell.source and "# ___" not in cell.source
+        elif "keep" not in _tags(cell):
+            assert cell.source == ""
+
+
+@pytest.mark.parametrize("md", SOURCES, ids=IDS)
+def test_instructor_copy_and_test_build_have_everything(md):
+    whole = _whole(md)
+    ic = notebooks.instructor_copy(whole)
+    tb = notebooks.test_build(whole)
+    assert "Instructor note" in md.read_text() or True
+    src_notes = md.read_text().count("**Instructor note")
+    assert sum(c.source.count("**Instructor note") for c in ic.cells) == src_notes
+    assert not any(notebooks.NUMBERS_TAG in _tags(c) for c in ic.cells)
+    numbers = [c for c in tb.cells if notebooks.NUMBERS_TAG in _tags(c)]
+    assert len(numbers) == 1 and "quoted_numbers(" in numbers[0].source
+    if notebooks.SEED_LINE.search(md.read_text()):
+        seed = [i for i, c in enumerate(tb.cells) if notebooks.SEED_TAG in _tags(c)]
+        assert len(seed) == 1 and "remove-cell" in _tags(tb.cells[seed[0]])
+        assert notebooks.SEED_LINE.search(tb.cells[seed[0] - 1].source), "right after SEED ="
+
+
+def test_fading_blanks_the_marked_lines_only():
+    src = ('x = 1\nmodel.fit(\n    epochs=20,  # ___\n    verbose=2,\n)\n'
+           'keras.layers.Dropout(rate),  # ___\ny = f(x)  # ___')
+    assert notebooks.fade(src) == ('x = 1\nmodel.fit(\n    epochs=___,\n    verbose=2,\n)\n'
+                                   '___,\ny = ___')
+
+
+def test_learners_type_at_most_200_lines_in_the_core():
+    counts, total = notebooks.count_typed_lines()
+    assert set(counts) == {md.stem for md in SOURCES if md.stem[:2] in notebooks.CORE}
+    assert total <= 200, f"learners type {total} lines in the code-along notebooks of 01-05: {counts}"
+    faded = sum(1 for md in SOURCES if md.stem[:2] in notebooks.CORE
+                for c in notebooks.from_source(md).cells if notebooks.FADED_TAG in _tags(c))
+    assert faded >= 2, "at least two faded examples in the core"
+
+
+def test_the_committed_learner_files_are_what_the_build_makes():
+    for md in SOURCES:
+        path = notebooks.NOTEBOOKS / f"{md.stem}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        assert not any(notebooks.NUMBERS_TAG in _tags(c) for c in nb.cells), path.name

@@ -1,7 +1,9 @@
 """Execute a notebook in a fresh kernel and measure it.
 
 Used by the benchmark, by ``tools.notebooks build --record`` and by the tests when a
-notebook's executed copy is missing. Measures each cell's wall time, the kernel's
+notebook's executed copy is missing. What runs is the test build,
+``_build/test-notebooks/`` (see tools/notebooks.py): the learners' notebooks lack the
+cell that reports the numbers the text quotes. Measures each cell's wall time, the kernel's
 peak resident memory and the device TensorFlow used.
 """
 from __future__ import annotations
@@ -117,8 +119,13 @@ def execute(nb, cwd, timeout=900, env=None):
 
 # ----------------------------------------------------------- executed copies of notebooks
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = ROOT / "notebooks"
+TEST_BUILD = ROOT / "_build" / "test-notebooks"  # what runs: see tools/notebooks.py
 EXECUTED = ROOT / "_build" / "executed"
+
+
+def current_seed():
+    """The seed the notebooks run with: CNNLESSON_SEED, or the episodes' own."""
+    return os.environ.get("CNNLESSON_SEED") or "default"
 
 
 def _sha(nb):
@@ -139,13 +146,19 @@ def _has_image(cell):
 def why_not_current(name):
     """None if _build/executed/NAME.ipynb is the run of the current notebook, with its
     figures, else the reason it is not."""
-    source = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    from tools.notebooks import write_test_build
+    if not (TEST_BUILD / f"{name}.ipynb").exists():
+        write_test_build()
+    source = nbformat.read(TEST_BUILD / f"{name}.ipynb", as_version=4)
     path = EXECUTED / f"{name}.ipynb"
     if not path.exists():
         return "no executed copy"
     nb = nbformat.read(path, as_version=4)
     if not _sha(nb) or _sha(nb) != _sha(source):
         return "executed copy is stale (source_sha256 differs)"
+    ran_with = nb.metadata.get("lesson", {}).get("executed", {}).get("seed", "default")
+    if ran_with != current_seed():
+        return f"executed copy ran with seed {ran_with}, this run uses {current_seed()}"
     blank = [i for i in _figure_cells(nb) if not _has_image(nb.cells[i])]
     if blank:
         return f"executed copy lacks the figures of cells {blank}"
@@ -166,13 +179,13 @@ def ensure_executed(names, allow_execute=True, log=print, by="tools.execute"):
             for n in names if n not in todo}
     failed = []
     for name in todo:
-        log(f"executing notebooks/{name}.ipynb ({reasons[name]}) ...")
+        log(f"executing {TEST_BUILD.relative_to(ROOT)}/{name}.ipynb ({reasons[name]}) ...")
         t = time.perf_counter()
-        run = execute(NOTEBOOKS / f"{name}.ipynb", cwd=NOTEBOOKS)
+        run = execute(TEST_BUILD / f"{name}.ipynb", cwd=TEST_BUILD)
         if run.error:
-            failed.append(f"notebooks/{name}.ipynb: {run.error}")
+            failed.append(f"{TEST_BUILD.relative_to(ROOT)}/{name}.ipynb: {run.error}")
             continue
-        run.nb.metadata.setdefault("lesson", {})["executed"] = {"by": by}
+        run.nb.metadata.setdefault("lesson", {})["executed"] = {"by": by, "seed": current_seed()}
         EXECUTED.mkdir(parents=True, exist_ok=True)
         nbformat.write(run.nb, EXECUTED / f"{name}.ipynb")
         done[name] = run.nb

@@ -1,26 +1,46 @@
 """Generate the notebooks from the episodes' single source.
 
-    python -m tools.notebooks build            # episodes/*.md -> notebooks/, notebooks/code-along/
+    python -m tools.notebooks build            # episodes/*.md -> every copy listed below
     python -m tools.notebooks build --record   # ... and re-run notebooks to refresh reference outputs
     python -m tools.notebooks check            # exit 1 if any generated file is stale or hand-edited
+    python -m tools.notebooks count            # lines learners type in the code-along notebooks
 
 Each episode is one MyST Markdown file, ``episodes/NN-name.md`` (read by jupytext).
-Two notebooks are generated from it:
+Four notebooks are made from it, one per reader:
 
-* ``notebooks/NN-name.ipynb``: the full notebook, without outputs, except the
-  reference outputs of cells tagged ``nbval-check-output`` (shapes, class names,
-  parameter counts...). nbval compares those cells' outputs with a fresh run.
-  The reference outputs come from a real run (``--record``) and are carried over
-  on later builds as long as the cell's code is unchanged.
-* ``notebooks/code-along/NN-name.ipynb``: the workshop version: the same headings,
-  prose and challenges, but the code cells that learners type are empty. Cells
-  tagged ``keep`` (imports, data loading) keep their code.
+* ``notebooks/NN-name.ipynb``: the **learner** notebook. No outputs, no instructor
+  notes, no test plumbing (the ``lesson-numbers`` cell). Solutions are collapsed
+  when the notebook opens: their code cells are hidden in JupyterLab
+  (``jupyter.source_hidden``/``outputs_hidden``) and shown as a form titled
+  "Solution" in Colab (``cellView: form`` and a ``# @title`` line); their prose sits
+  in a ``<details>`` block that opens on click.
+* ``notebooks/code-along/NN-name.ipynb``: the **workshop** version: the same
+  headings, prose and challenges, but no solutions (neither code nor answer prose),
+  and the code cells that learners type are empty. Cells tagged ``keep`` keep their
+  code; cells tagged ``faded`` keep their code with blanks (``___``) where a line
+  of the source ends with the marker comment ``# ___``.
+* ``instructors/notebooks/NN-name.ipynb``: the **instructor** copy: everything,
+  instructor notes and open solutions included, and the reference outputs of the
+  cells tagged ``nbval-check-output`` (shapes, class names, parameter counts...),
+  recorded from a real run (``--record``) and carried over while a cell's code is
+  unchanged.
+* ``_build/test-notebooks/NN-name.ipynb`` (not committed): the **test** build that
+  nbval runs: the instructor copy plus the plumbing, i.e. the ``lesson-numbers``
+  cell and, after the cell that sets ``SEED``, a hidden cell that lets the
+  environment variable ``CNNLESSON_SEED`` replace it (``CNNLESSON_SEED=7 make
+  test`` checks the lesson under another seed). ``conftest.py`` writes it at the
+  start of every pytest run.
+
+``count_typed_lines()`` is the figure the benchmark prints: non-blank, non-comment
+lines of lesson code that learners type in the code-along notebooks of the core
+(episodes 01-05), one per blank in a faded example, solutions not included.
 """
 from __future__ import annotations
 
 import argparse
 import copy
 import hashlib
+import re
 import sys
 from pathlib import Path
 
@@ -31,11 +51,26 @@ ROOT = Path(__file__).resolve().parent.parent
 EPISODES = ROOT / "episodes"
 NOTEBOOKS = ROOT / "notebooks"
 CODE_ALONG = NOTEBOOKS / "code-along"
+INSTRUCTOR = ROOT / "instructors" / "notebooks"
+TEST_BUILD = ROOT / "_build" / "test-notebooks"
 
 CHECK_TAG = "nbval-check-output"
 KEEP_TAG = "keep"
+FADED_TAG = "faded"
+SOLUTION_TAG = "solution"
 NUMBERS_TAG = "lesson-numbers"
+SEED_TAG = "lesson-seed"
+CORE = ("01", "02", "03", "04", "05")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+HEADING = re.compile(r"^#{1,6} ")
+SOLUTION_HEADING = re.compile(r"^#{3,4} Solution\b")
+INSTRUCTOR_NOTE = re.compile(r"^>\s*\*\*Instructor note")
+BLANK_MARK = re.compile(r"\s*# ___\s*$")
+SEED_LINE = re.compile(r"^SEED = (\d+)\s*$", re.M)
+SEED_CELL = ('# Test plumbing (not in the learners\' notebooks): CNNLESSON_SEED replaces the seed.\n'
+             'import os\n'
+             'SEED = int(os.environ.get("CNNLESSON_SEED", SEED))')
 
 
 def episode_sources():
@@ -44,6 +79,13 @@ def episode_sources():
 
 def tags(cell):
     return cell.get("metadata", {}).get("tags", [])
+
+
+def _set_tags(cell, new):
+    if new:
+        cell.metadata["tags"] = new
+    else:
+        cell.metadata.pop("tags", None)
 
 
 def _stable_ids(nb):
@@ -77,16 +119,178 @@ def from_source(md_path: Path):
     return nb
 
 
+# ----------------------------------------------------------------- reading the source
+
+def strip_instructor_notes(text: str) -> str:
+    """Markdown without its ``> **Instructor note: ...**`` blockquotes."""
+    out, lines, i = [], text.split("\n"), 0
+    while i < len(lines):
+        if INSTRUCTOR_NOTE.match(lines[i]):
+            while i < len(lines) and lines[i].startswith(">"):
+                i += 1
+            while i < len(lines) and not lines[i].strip() and (not out or not out[-1].strip()):
+                i += 1  # no double blank line where the note was
+            continue
+        out.append(lines[i])
+        i += 1
+    return "\n".join(out).strip("\n")
+
+
+def segments(nb):
+    """Walk the cells in order: yield (cell, parts) where, for a markdown cell, parts is
+    a list of (is_solution, text) runs of lines, and for a code cell, a bool: whether
+    it belongs to a challenge's solution. A solution starts at a ``### Solution``
+    heading (or ``####``) and ends at the next heading."""
+    in_solution = False
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            yield cell, in_solution or SOLUTION_TAG in tags(cell)
+            continue
+        runs = []
+        for line in cell.source.split("\n"):
+            if HEADING.match(line):
+                in_solution = bool(SOLUTION_HEADING.match(line))
+            if runs and runs[-1][0] == in_solution:
+                runs[-1][1].append(line)
+            else:
+                runs.append((in_solution, [line]))
+        yield cell, [(sol, "\n".join(lines)) for sol, lines in runs]
+
+
+def _md(cell, text):
+    new = copy.deepcopy(cell)
+    new.source = text
+    return new
+
+
+def _unmark(source):
+    return "\n".join(BLANK_MARK.sub("", line) for line in source.split("\n"))
+
+
+def fade(source):
+    """The code of a faded example: each line marked ``# ___`` becomes a blank."""
+    out = []
+    for line in source.split("\n"):
+        if not BLANK_MARK.search(line):
+            out.append(line)
+            continue
+        code = BLANK_MARK.sub("", line)
+        m = re.match(r"^(\s*)((?:[\w.\[\]\"']+\s*=(?!=)\s*)?)(.*?)(,?)$", code)
+        out.append(f"{m[1]}{m[2]}___{m[4]}")
+    return "\n".join(out)
+
+
+# ----------------------------------------------------------------- the four copies
+
+def _finish(nb, version):
+    nb.metadata["lesson"]["version"] = version
+    _stable_ids(nb)
+    return nb
+
+
+def test_build(nb):
+    """The notebook nbval runs: everything, plus the seed cell (see the module docstring)."""
+    tb = copy.deepcopy(nb)
+    cells = []
+    seeded = False
+    for cell in tb.cells:
+        if cell.cell_type == "code":
+            cell.source = _unmark(cell.source)
+        cells.append(cell)
+        if cell.cell_type == "code" and not seeded and SEED_LINE.search(cell.source):
+            seed = nbformat.v4.new_code_cell(SEED_CELL)
+            seed.metadata["tags"] = [SEED_TAG, "remove-cell"]
+            cells.append(seed)
+            seeded = True
+    tb.cells = cells
+    return _finish(tb, "test build: the instructor copy plus the tests' plumbing")
+
+
+def instructor_copy(nb):
+    """Everything a teacher needs: notes, open solutions, reference outputs; no plumbing."""
+    ic = copy.deepcopy(nb)
+    ic.cells = [c for c in ic.cells if NUMBERS_TAG not in tags(c)]
+    for cell in ic.cells:
+        if cell.cell_type == "code":
+            cell.source = _unmark(cell.source)
+    return _finish(ic, "instructor copy: with instructor notes and open solutions")
+
+
+def learner(nb):
+    """No outputs, no instructor notes, no plumbing; solutions collapsed until asked for."""
+    src = copy.deepcopy(nb)
+    cells = []
+    for cell, parts in segments(src):
+        if NUMBERS_TAG in tags(cell):
+            continue
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            cell.source = _unmark(cell.source)
+            if parts:  # a solution
+                cell.source = "# @title Solution\n" + cell.source
+                cell.metadata["jupyter"] = {"source_hidden": True, "outputs_hidden": True}
+                cell.metadata["cellView"] = "form"
+            _set_tags(cell, [t for t in tags(cell) if t != CHECK_TAG])
+            cells.append(cell)
+            continue
+        text = []
+        for is_solution, chunk in parts:
+            chunk = strip_instructor_notes(chunk)
+            if not is_solution:
+                text.append(chunk)
+                continue
+            heading, _, rest = chunk.partition("\n") if SOLUTION_HEADING.match(chunk) else ("", "", chunk)
+            if heading:
+                text.append(heading)
+            if rest.strip():
+                text.append("<details><summary>Show the answer</summary>\n\n" + rest.strip()
+                            + "\n\n</details>")
+        text = "\n\n".join(t.strip("\n") for t in text if t.strip())
+        if text:
+            cells.append(_md(cell, text))
+    src.cells = cells
+    return _finish(src, "learner: solutions collapsed, click to open")
+
+
+def code_along(nb):
+    """The workshop version: no solutions, no notes, typed code cells emptied."""
+    src = copy.deepcopy(nb)
+    cells = []
+    for cell, parts in segments(src):
+        if NUMBERS_TAG in tags(cell):
+            continue
+        if cell.cell_type == "code":
+            if parts:
+                continue  # solution code
+            cell.outputs, cell.execution_count = [], None
+            if FADED_TAG in tags(cell):
+                cell.source = fade(cell.source)
+            elif KEEP_TAG not in tags(cell):
+                cell.source = ""
+            _set_tags(cell, [t for t in tags(cell) if t != CHECK_TAG])
+            cells.append(cell)
+            continue
+        text = "\n".join(strip_instructor_notes(chunk) for sol, chunk in parts if not sol)
+        text = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+        if text:
+            cells.append(_md(cell, text))
+    src.cells = cells
+    return _finish(src, "code-along: type the code yourself")
+
+
+# ----------------------------------------------------------------- reference outputs
+
 def carry_references(nb, old):
     """Copy the reference outputs of checked cells whose code is unchanged."""
     pool = {}
     if old is not None:
         for cell in old.cells:
             if cell.cell_type == "code" and CHECK_TAG in tags(cell) and cell.outputs:
-                pool.setdefault(cell.source, []).append(cell)
+                pool.setdefault(_unmark(cell.source), []).append(cell)
     for cell in nb.cells:
-        if cell.cell_type == "code" and CHECK_TAG in tags(cell) and pool.get(cell.source):
-            ref = pool[cell.source].pop(0)
+        key = _unmark(cell.source)
+        if cell.cell_type == "code" and CHECK_TAG in tags(cell) and pool.get(key):
+            ref = pool[key].pop(0)
             cell.outputs = copy.deepcopy(ref.outputs)
             cell.execution_count = ref.execution_count
     return nb
@@ -98,37 +302,20 @@ def missing_references(nb):
 
 
 def record_references(nb, path: Path):
-    """Run the notebook and keep the outputs of its checked cells as references."""
+    """Run the notebook (its test build) and keep the outputs of its checked cells."""
     from tools.execute import execute
-    run = execute(nb, cwd=path.parent)
-    for cell, ran in zip(nb.cells, run.nb.cells):
+    tb = test_build(nb)
+    TEST_BUILD.mkdir(parents=True, exist_ok=True)
+    run = execute(tb, cwd=TEST_BUILD)
+    if run.error:
+        raise SystemExit(f"{path.name}: the run to record reference outputs failed: {run.error}")
+    ran_cells = [c for c in run.nb.cells if SEED_TAG not in tags(c)]
+    for cell, ran in zip(nb.cells, ran_cells):
         if cell.cell_type == "code" and CHECK_TAG in tags(cell):
             cell.outputs = [o for o in ran.outputs
                             if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
             cell.execution_count = ran.execution_count
     return nb
-
-
-def code_along(nb):
-    """The workshop version: code cells emptied unless tagged ``keep``."""
-    ca = copy.deepcopy(nb)
-    cells = []
-    for cell in ca.cells:
-        if NUMBERS_TAG in tags(cell):
-            continue
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-            if KEEP_TAG not in tags(cell):
-                cell.source = ""
-            cell.metadata["tags"] = [t for t in tags(cell) if t != CHECK_TAG]
-            if not cell.metadata["tags"]:
-                del cell.metadata["tags"]
-        cells.append(cell)
-    ca.cells = cells
-    ca.metadata["lesson"]["version"] = "code-along: type the code yourself"
-    _stable_ids(ca)
-    return ca
 
 
 def dumps(nb) -> str:
@@ -139,17 +326,65 @@ def read_existing(path: Path):
     return nbformat.read(path, as_version=4) if path.exists() else None
 
 
-def generate(md_path: Path, record=False):
-    """Return {path: text} of every file generated from one source."""
-    full_path = NOTEBOOKS / (md_path.stem + ".ipynb")
-    nb = carry_references(from_source(md_path), read_existing(full_path))
+def _old_references(stem):
+    """Where the reference outputs were kept: the instructor copy (or, before there was
+    one, the full notebook in notebooks/)."""
+    for path in (INSTRUCTOR / f"{stem}.ipynb", NOTEBOOKS / f"{stem}.ipynb"):
+        nb = read_existing(path)
+        if nb is not None and any(c.get("outputs") for c in nb.cells if c.cell_type == "code"):
+            return nb
+    return None
+
+
+def full(md_path: Path, record=False):
+    """The whole notebook of one source, with its reference outputs."""
+    nb = carry_references(from_source(md_path), _old_references(md_path.stem))
     if record or missing_references(nb):
         if not record:
             raise SystemExit(
                 f"{md_path.name}: cells tagged {CHECK_TAG} have no reference output yet: "
                 f"run `python -m tools.notebooks build --record {md_path.stem}`")
-        nb = record_references(nb, full_path)
-    return {full_path: dumps(nb), CODE_ALONG / full_path.name: dumps(code_along(nb))}
+        nb = record_references(nb, md_path)
+    return nb
+
+
+def copies(nb, stem):
+    """{path: text} of the committed copies made from the whole notebook ``nb``."""
+    name = stem + ".ipynb"
+    return {NOTEBOOKS / name: dumps(learner(nb)),
+            CODE_ALONG / name: dumps(code_along(nb)),
+            INSTRUCTOR / name: dumps(instructor_copy(nb))}
+
+
+def generate(md_path: Path, record=False):
+    """Return {path: text} of every file generated from one source (test build included)."""
+    nb = full(md_path, record)
+    out = copies(nb, md_path.stem)
+    out[TEST_BUILD / (md_path.stem + ".ipynb")] = dumps(test_build(nb))
+    return out
+
+
+def write_test_build(log=None):
+    """Write _build/test-notebooks/ from the sources (what nbval runs); return its folder.
+    Models saved there by an earlier run are removed, so that no notebook reuses a
+    model trained by older code."""
+    TEST_BUILD.mkdir(parents=True, exist_ok=True)
+    for stale in TEST_BUILD.glob("*.keras"):
+        stale.unlink()
+    names = set()
+    for md in episode_sources():
+        nb = carry_references(from_source(md), _old_references(md.stem))
+        path = TEST_BUILD / (md.stem + ".ipynb")
+        names.add(path.name)
+        text = dumps(test_build(nb))
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            if log:
+                log(f"wrote {path.relative_to(ROOT)}")
+    for path in TEST_BUILD.glob("*.ipynb"):
+        if path.name not in names:
+            path.unlink()
+    return TEST_BUILD
 
 
 def stale_files():
@@ -157,14 +392,12 @@ def stale_files():
     problems = []
     expected = {}
     for md in episode_sources():
-        full_path = NOTEBOOKS / (md.stem + ".ipynb")
-        nb = carry_references(from_source(md), read_existing(full_path))
+        nb = carry_references(from_source(md), _old_references(md.stem))
         missing = missing_references(nb)
         if missing:
-            problems.append(f"{full_path.relative_to(ROOT)}: checked cells {missing} "
-                            f"have no reference output")
-        expected[full_path] = dumps(nb)
-        expected[CODE_ALONG / full_path.name] = dumps(code_along(nb))
+            problems.append(f"episodes/{md.name}: checked cells {missing} have no reference "
+                            f"output: run `python -m tools.notebooks build --record {md.stem}`")
+        expected.update(copies(nb, md.stem))
     for path, text in expected.items():
         rel = path.relative_to(ROOT)
         if not path.exists():
@@ -172,21 +405,59 @@ def stale_files():
         elif path.read_text() != text:
             problems.append(f"{rel}: differs from what episodes/{path.stem}.md generates "
                             f"(edited by hand, or not rebuilt)")
-    on_disk = set(NOTEBOOKS.glob("*.ipynb")) | set(CODE_ALONG.glob("*.ipynb"))
+    on_disk = set()
+    for folder in (NOTEBOOKS, CODE_ALONG, INSTRUCTOR):
+        on_disk |= set(folder.glob("*.ipynb"))
     for path in sorted(on_disk - set(expected)):
         problems.append(f"{path.relative_to(ROOT)}: has no source in episodes/")
     return problems
 
 
+# ----------------------------------------------------------------- how much learners type
+
+def _code_lines(source):
+    return [line for line in source.split("\n")
+            if line.strip() and not line.strip().startswith("#")]
+
+
+def typed_lines(md_path: Path):
+    """Lines a learner types in the code-along notebook of one episode: every non-blank,
+    non-comment line of the cells emptied there, and one per blank of a faded example."""
+    n = 0
+    for cell, is_solution in segments(from_source(md_path)):
+        if cell.cell_type != "code" or is_solution or NUMBERS_TAG in tags(cell):
+            continue
+        if FADED_TAG in tags(cell):
+            n += sum(1 for line in cell.source.split("\n") if BLANK_MARK.search(line))
+        elif KEEP_TAG not in tags(cell):
+            n += len(_code_lines(cell.source))
+    return n
+
+
+def count_typed_lines(episodes=CORE):
+    """{episode: lines typed} for the core's code-along notebooks, and the total."""
+    counts = {md.stem: typed_lines(md) for md in episode_sources()
+              if md.stem.split("-")[0] in episodes}
+    return counts, sum(counts.values())
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("build", help="regenerate notebooks/ from episodes/")
+    b = sub.add_parser("build", help="regenerate the notebooks from episodes/")
     b.add_argument("--record", action="store_true",
                    help="run the notebooks to refresh the reference outputs of checked cells")
     b.add_argument("episodes", nargs="*", help="episode names (default: all)")
     sub.add_parser("check", help="fail if a generated notebook is stale")
+    sub.add_parser("count", help="lines learners type in the core's code-along notebooks")
     args = ap.parse_args(argv)
+    if args.cmd == "count":
+        counts, total = count_typed_lines()
+        for name, n in counts.items():
+            print(f"{name}: {n} lines to type")
+        print(f"core lesson (episodes {CORE[0]}-{CORE[-1]}): {total} lines typed in the "
+              f"code-along notebooks (solutions not included)")
+        return 0
     if args.cmd == "check":
         problems = stale_files()
         for p in problems:
@@ -196,7 +467,8 @@ def main(argv=None):
             return 1
         print("notebooks are up to date with episodes/")
         return 0
-    CODE_ALONG.mkdir(parents=True, exist_ok=True)
+    for folder in (CODE_ALONG, INSTRUCTOR, TEST_BUILD):
+        folder.mkdir(parents=True, exist_ok=True)
     chosen = [md for md in episode_sources()
               if not args.episodes or md.stem in args.episodes
               or md.stem.split("-")[0] in args.episodes]
@@ -207,7 +479,7 @@ def main(argv=None):
                 path.write_text(text)
                 print("wrote", path.relative_to(ROOT))
     names = {md.stem + ".ipynb" for md in episode_sources()}
-    for folder in (NOTEBOOKS, CODE_ALONG):
+    for folder in (NOTEBOOKS, CODE_ALONG, INSTRUCTOR, TEST_BUILD):
         for path in folder.glob("*.ipynb"):
             if path.name not in names:
                 path.unlink()
