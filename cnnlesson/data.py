@@ -166,7 +166,7 @@ _FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 def _mb(n) -> str:
-    return f"{n / 1e6:.0f} MB" if n >= 1e6 else f"{n / 1e6:.1f} MB"
+    return f"{n / 1e6:.0f} MB" if n >= 1e6 else f"{max(n, 1) / 1e3:.0f} kB"
 
 
 def _free_bytes(folder: Path):
@@ -298,7 +298,8 @@ def _cache_lock(folder: Path, source, progress=True):
         with _open(path, "ab"):
             pass
     except OSError as err:
-        raise _write_error(err, folder, f"the lock file for {source.name}", 0) from None
+        raise _write_error(err, folder, f"{source.name} ({source.filename})",
+                           source.size) from None
     lock = FileLock(path)
     part = folder / (source.filename + ".part")
     seen, since, told = None, time.monotonic(), False
@@ -324,7 +325,8 @@ def _cache_lock(folder: Path, source, progress=True):
                       f"waiting for it to finish.", flush=True)
                 told = True
         except OSError as err:
-            raise _write_error(err, folder, f"the lock file for {source.name}", 0) from None
+            raise _write_error(err, folder, f"{source.name} ({source.filename})",
+                               source.size) from None
     try:
         yield
     finally:
@@ -348,6 +350,22 @@ def _web_page_error(source, url) -> DataError:
         f"network and run this again, or {WAY_OUT}.")
 
 
+def _hash_file(path: Path, h):
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+
+
+def _reason(err) -> str:
+    reason = getattr(err, "reason", None) or getattr(err, "strerror", None) or str(err)
+    return str(reason) or type(err).__name__
+
+
+def _is_timeout(err) -> bool:
+    return isinstance(err, (socket.timeout, TimeoutError)) or isinstance(
+        getattr(err, "reason", None), (socket.timeout, TimeoutError))
+
+
 def _fetch(source: Source, folder: Path, url: str, progress: bool, timeout: float) -> Path:
     """Download ``url`` into ``folder`` (the caller holds the lock); resume a ``.part``."""
     from tqdm import tqdm
@@ -355,99 +373,104 @@ def _fetch(source: Source, folder: Path, url: str, progress: bool, timeout: floa
     target = folder / source.filename
     if _verified(target, source):  # another process finished it while we waited
         return target
-    if target.exists():
-        try:
-            target.unlink()  # damaged copy in the cache: fetch it again
-        except OSError as err:
-            raise _write_error(err, folder, source.filename, source.size) from None
+    what = f"{source.name} ({source.filename})"
+    try:
+        target.unlink(missing_ok=True)  # a damaged copy in the cache: fetch it again
+    except OSError as err:
+        raise _write_error(err, folder, what, source.size) from None
     part = target.with_name(target.name + ".part")
     out = sys.stdout
+    way_out = WAY_OUT
     for attempt in (1, 2):
         offset = part.stat().st_size if part.exists() else 0
         free = _free_bytes(folder)
-        if free is not None and free < source.size - offset:
+        if free is not None and free < source.size - offset:  # say so before, not after
             raise _write_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), folder,
-                               f"{source.name} ({source.filename})", source.size - offset)
+                               what, source.size - offset)
         request = urllib.request.Request(url, headers={"User-Agent": "cnnlesson"})
         if offset:
             request.add_header("Range", f"bytes={offset}-")
         h = hashlib.sha256()
-        done = 0
+        done, total = 0, source.size
         try:
             try:
                 response = urllib.request.urlopen(request, timeout=timeout)
             except urllib.error.HTTPError as err:
-                if err.code == 416 and offset:  # we already hold every byte
-                    response = None
-                else:
+                if not (err.code == 416 and offset):
                     raise
-            if response is None:
-                with open(part, "rb") as f:
-                    for block in iter(lambda: f.read(1 << 20), b""):
-                        h.update(block)
-            else:
+                response = None  # "nothing after byte N": the part may be whole already
+                done = offset
+                _hash_file(part, h)
+            if response is not None:
                 with response:
                     ctype = response.headers.get("Content-Type", "")
-                    first = response.read(1 << 16)
+                    try:
+                        first = response.read(1 << 16)
+                    except (http.client.HTTPException, OSError) as err:
+                        raise _Broken(err) from None
                     if ctype.startswith("text/html") or _looks_like_html(first):
                         raise _web_page_error(source, url)
-                    resumed = response.status == 206 and offset
                     length = int(response.headers.get("Content-Length") or 0)
-                    if resumed:
-                        with open(part, "rb") as f:
-                            for block in iter(lambda: f.read(1 << 20), b""):
-                                h.update(block)
+                    resumed = False
+                    if response.status == 206 and offset:
+                        if not response.headers.get("Content-Range", "").startswith(
+                                f"bytes {offset}-"):
+                            part.unlink(missing_ok=True)  # not the bytes we asked for
+                            continue
+                        resumed = True
+                        _hash_file(part, h)
                         done = offset
-                        total = offset + length if length else source.size
-                    else:
-                        total = length or source.size
+                    total = (done + length) if length else source.size
                     if resumed and progress:
                         out.write(f"Resuming the download of {source.name} at "
                                   f"{_mb(offset)}.\n")
+                    try:
+                        f = _open(part, "ab" if resumed else "wb")
+                    except OSError as err:
+                        raise _write_error(err, folder, what, total) from None
+                    failed = None
                     bar = tqdm(total=total, initial=done, unit="B", unit_scale=True,
                                unit_divisor=1000, desc=f"Downloading {source.name}",
-                               file=out, disable=not progress, mininterval=0.5,
-                               dynamic_ncols=True, leave=True)
-                    with bar, _open(part, "ab" if resumed else "wb") as f:
-                        block = first
-                        while block:
-                            try:
-                                f.write(block)
-                            except OSError as err:
-                                raise _write_error(err, folder,
-                                                   f"{source.name} ({source.filename})",
-                                                   total - done) from None
-                            h.update(block)
-                            done += len(block)
-                            bar.update(len(block))
-                            try:
-                                block = response.read(1 << 20)
-                            except (http.client.HTTPException, OSError) as err:
-                                raise _Broken(err) from None
-                        if length and done < total:
-                            raise _Broken("connection closed early")
-        except DataError as err:
-            if "is full" in str(err) or "cannot be written" in str(err):
-                part.unlink(missing_ok=True)  # free the space; nothing half-written stays
-            raise
+                               file=out, disable=not progress, mininterval=0.5)
+                    try:
+                        with bar, f:
+                            block = first
+                            while block:
+                                try:
+                                    f.write(block)
+                                except OSError as err:
+                                    failed = err
+                                    break
+                                h.update(block)
+                                done += len(block)
+                                bar.update(len(block))
+                                try:
+                                    block = response.read(1 << 20)
+                                except (http.client.HTTPException, OSError) as err:
+                                    raise _Broken(err) from None
+                    except OSError as err:  # flushing the last bytes at close
+                        failed = failed or err
+                    if failed is not None:
+                        part.unlink(missing_ok=True)  # it holds the space that is missing
+                        raise _write_error(failed, folder, what, total) from None
+                    if length and done < total:
+                        raise _Broken("the connection closed early")
         except _Broken as err:
-            reason = err.args[0]
-            reason = type(reason).__name__ if isinstance(reason, Exception) else reason
+            cause = err.args[0]
+            cause = ("it stalled for longer than " + f"{timeout:g} s ({ENV_TIMEOUT})"
+                     if _is_timeout(cause) else
+                     type(cause).__name__ if isinstance(cause, Exception) else cause)
             raise DataError(
                 f"The download of {source.name} from {url} broke off after {_mb(done)} of "
-                f"{_mb(source.size)} ({reason}); the part is kept in {folder}: run this again "
-                f"to continue where it stopped, or {WAY_OUT}.") from None
+                f"{_mb(total)} ({cause}); the part is kept in {folder}: run this again to "
+                f"continue where it stopped, or {way_out}.") from None
         except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError,
                 http.client.HTTPException, OSError) as err:
-            reason = getattr(err, "reason", None) or type(err).__name__
-            if done:
-                raise DataError(
-                    f"The download of {source.name} from {url} broke off after {_mb(done)} "
-                    f"({reason}); the part is kept in {folder}: run this again to continue "
-                    f"where it stopped, or {WAY_OUT}.") from None
+            extra = (f", raise {ENV_TIMEOUT} (now {timeout:g} s) on a slow network"
+                     if _is_timeout(err) else "")
             raise DataError(
-                f"Could not download {source.name} from {url} ({reason}): check your "
-                f"internet connection, or {WAY_OUT}.") from None
+                f"Could not download {source.name} from {url} ({_reason(err)}): check your "
+                f"internet connection{extra}, or {way_out}.") from None
         digest = h.hexdigest()
         if digest == source.sha256:
             os.replace(part, target)
@@ -461,8 +484,10 @@ def _fetch(source: Source, folder: Path, url: str, progress: bool, timeout: floa
         raise DataError(
             f"The download of {source.name} from {url} is corrupt or incomplete "
             f"(SHA-256 {digest[:12]}... instead of {source.sha256[:12]}...), so it was "
-            f"deleted: run this again, or {WAY_OUT}.")
-    raise AssertionError("unreachable")
+            f"deleted: run this again, or {way_out}.")
+    raise DataError(  # only after a resumed part was rejected twice
+        f"The download of {source.name} from {url} could not be completed: run this "
+        f"again, or {way_out}.")
 
 
 def _url(source: Source, mirror) -> str:
@@ -726,8 +751,10 @@ def load_lesson_data(dataset="cifar10", n_train=None, n_val=None, *, seed=0,
     """The lesson's split of CIFAR-10 (default) or MNIST.
 
     ``n_train`` training and ``n_val`` validation images are drawn, balanced by
-    class, from the official training split; the official test split is returned
-    untouched, for the final evaluation only.
+    class, from the official training split. The official test split is returned
+    whole (all its images, none of them in training or validation) but sorted by
+    class, like every split this module loads (see ``_by_class``): not in the
+    official file's order. It is for the final evaluation only.
     """
     loaders = {"cifar10": load_cifar10, "mnist": load_mnist}
     if dataset not in loaders:

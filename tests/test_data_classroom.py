@@ -293,7 +293,7 @@ def test_full_disk_is_found_before_downloading(monkeypatch, tmp_path, archive):
         with pytest.raises(DataError) as err:
             data.load_cifar10(cache=tmp_path, progress=False)
         assert server.requests == []  # not a byte fetched for nothing
-    assert_one_sentence(err, "is full", str(tmp_path), "needs about 0.0 MB",
+    assert_one_sentence(err, "is full", str(tmp_path), "needs about 1 kB",  # Source size 1000
                         data.ENV_CACHE_DIR)
     assert "internet" not in str(err.value)
 
@@ -305,7 +305,7 @@ def test_disk_full_during_the_download(monkeypatch, tmp_path, archive):
         official(monkeypatch, server.url, sha)
         with pytest.raises(DataError) as err:
             data.load_cifar10(cache=tmp_path, progress=False)
-    assert_one_sentence(err, "is full", f"{len(body) / 1e6:.1f} MB", str(tmp_path),
+    assert_one_sentence(err, "is full", f"needs about {len(body) / 1e3:.0f} kB", str(tmp_path),
                         data.ENV_CACHE_DIR)
     assert "internet" not in str(err.value)
     assert leftovers(tmp_path) == []  # the part is deleted: it held the space needed
@@ -387,7 +387,8 @@ def test_network_timeout_setting(monkeypatch, tmp_path, archive):
         with pytest.raises(DataError) as err:
             data.load_cifar10(cache=tmp_path, progress=False)
         assert time.monotonic() - t0 < 4.5  # the server stalls for 5 s: the setting cut it short
-    assert_one_sentence(err, "Could not download CIFAR-10", data.ENV_MIRROR)
+    assert_one_sentence(err, "Could not download CIFAR-10", "timed out",
+                        f"raise {data.ENV_TIMEOUT} (now 0.5 s)", data.ENV_MIRROR)
     monkeypatch.setenv(data.ENV_TIMEOUT, "soon")
     with pytest.raises(DataError) as err:
         data.load_cifar10(cache=tmp_path, progress=False)
