@@ -14,8 +14,11 @@ import json
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# Written by tools/site.py: site/config.toml with the overrides applied.
+# Written by tools/site.py: site/config.toml with the overrides applied. Its
+# repository_url is null when no repository is known (tools.site.repository_url): then
+# the theme shows no repository button and no launch buttons either.
 LESSON = json.loads((HERE / "_lesson.json").read_text())
+REPOSITORY = LESSON["repository_url"]
 
 project = LESSON["title"]
 author = LESSON["author"]
@@ -33,7 +36,7 @@ nb_merge_streams = True
 myst_enable_extensions = ["colon_fence", "deflist", "dollarmath", "substitution"]
 myst_heading_anchors = 3
 myst_substitutions = {
-    "repository_url": LESSON["repository_url"],
+    "repository_url": REPOSITORY or "",
     "branch": LESSON["branch"],
 }
 
@@ -50,18 +53,21 @@ html_show_sourcelink = False
 # error on a visitor's first page. Light suits projectors and the figures.
 html_context = {"default_mode": "light"}
 html_theme_options = {
-    "repository_url": LESSON["repository_url"],
-    "repository_branch": LESSON["branch"],
-    "path_to_docs": "",  # the staged notebooks/NN.ipynb sit where they are in the repository
-    "use_repository_button": True,
     "use_download_button": True,
     "use_fullscreen_button": False,
-    "launch_buttons": {
-        "binderhub_url": "https://mybinder.org",
-        "colab_url": "https://colab.research.google.com",
-        "notebook_interface": "jupyterlab",
-    },
     "show_navbar_depth": 1,
     "show_toc_level": 2,
     "home_page_in_toc": True,
 }
+if REPOSITORY:
+    html_theme_options.update({
+        "repository_url": REPOSITORY,
+        "repository_branch": LESSON["branch"],
+        "path_to_docs": "",  # the staged notebooks/NN.ipynb sit where they are in the repository
+        "use_repository_button": True,
+        "launch_buttons": {
+            "binderhub_url": "https://mybinder.org",
+            "colab_url": "https://colab.research.google.com",
+            "notebook_interface": "jupyterlab",
+        },
+    })

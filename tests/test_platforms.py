@@ -1,0 +1,213 @@
+"""Runs where learners are (issue 10): every platform has a way in, the pins resolve on
+each, Colab's older versions and Binder's rules are accounted for.
+
+The pins check asks PyPI (through pip's resolver, wheels only) whether requirements.txt
+installs on Windows, macOS (Apple Silicon) and Linux for every supported Python, and
+that it does NOT on the Pythons just outside the range nor on Intel Macs (so that the
+range in tools/lesson.py, README and learners/setup.md is the one the wheels give). It
+is skipped, with the reason, when PyPI cannot be reached; in CI (CI=true) that fails.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tools import lesson  # noqa: E402
+
+# ------------------------------------------------------------------ the pins resolve
+
+
+def test_pins_resolve_on_every_platform_and_python():
+    why = lesson.pypi_reachable()
+    if why:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{why}: CI must check that the pins resolve (CI=true)")
+        pytest.skip(f"{why}: cannot check that the pins resolve on every platform")
+    lines = []
+    results = lesson.check_pins(log=lines.append)
+    print("\n".join(lines))
+    bad = [line for line in lines if line.startswith("FAIL")]
+    assert not bad, "\n".join(bad)
+    # what the resolver picked for the pinned packages is the pin itself, everywhere
+    pinned = lesson.pins()
+    for label, expected, res in results:
+        if expected and "constraints-colab" not in label:
+            wrong = {n: v for n, v in res["packages"].items() if n in pinned and pinned[n] != v}
+            assert not wrong, f"{label}: resolved other versions than the pins: {wrong}"
+
+
+def test_the_matrix_covers_windows_macos_linux_and_the_range():
+    jobs = lesson.pin_matrix()
+    labels = " ".join(j[0] for j in jobs)
+    for name in ("windows-x86_64", "macos-arm64", "linux-x86_64", "linux-aarch64"):
+        for py in lesson.SUPPORTED_PYTHONS:
+            assert f"{name} py{py}" in labels
+    assert lesson.pinned_python() in lesson.SUPPORTED_PYTHONS
+    lo, hi = (tuple(map(int, v.split("."))) for v in (lesson.SUPPORTED_PYTHONS[0],
+                                                     lesson.SUPPORTED_PYTHONS[-1]))
+    # the edges checked to fail are the neighbours of the range
+    assert lesson.OUTSIDE_PYTHONS == (f"{lo[0]}.{lo[1] - 1}", f"{hi[0]}.{hi[1] + 1}")
+    assert any("constraints-colab" in j[0] and j[3] == lesson.colab_python() for j in jobs)
+
+
+def test_a_failed_resolution_is_reported_not_hidden(tmp_path):
+    """The resolver's failure comes back as a result with pip's error, not as success
+    (a requirement that cannot exist; no network is needed to fail on it)."""
+    bad = tmp_path / "requirements.txt"
+    bad.write_text("this-package-does-not-exist-anywhere==0.0.0\n")
+    res = lesson.resolve(bad, ["win_amd64"], "3.12",
+                         extra=["--no-index"])
+    assert not res["ok"] and "this-package-does-not-exist-anywhere" in res["error"]
+
+
+# ------------------------------------------------------------------ the entry point
+
+
+def test_python_outside_the_range_gets_one_sentence_with_the_way_out():
+    assert lesson.python_problem(lesson.SUPPORTED_PYTHONS[-1]) is None
+    msg = lesson.python_problem("3.14")
+    hi = lesson.SUPPORTED_PYTHONS[-1]
+    assert msg.count(". ") == 0 and msg.endswith(".")
+    assert "3.14" in msg and f"Python {lesson.SUPPORTED_PYTHONS[0]} to {hi}" in msg
+    assert f"install Python {hi}" in msg and "tools" in msg and "lesson.py setup" in msg
+
+
+def test_venv_python_is_where_each_os_puts_it():
+    assert lesson.venv_python(Path("v"), windows=True).parts[-2:] == ("Scripts", "python.exe")
+    assert lesson.venv_python(Path("v"), windows=False).parts[-2:] == ("bin", "python")
+
+
+def test_every_make_target_is_a_lesson_command():
+    """make is only a shortcut: each target calls tools/lesson.py with its own name."""
+    make = (ROOT / "Makefile").read_text()
+    targets = re.findall(r"^([a-z-]+):.*##", make, re.M)
+    assert set(targets) - {"help"} <= set(lesson.COMMANDS)
+    for t in set(targets) - {"help"}:
+        assert re.search(rf"^{t}:.*\n\t\$\(LESSON\) {t}$", make, re.M), t
+
+
+def test_ci_runs_the_entry_point_and_the_colab_check():
+    ci = (ROOT / ".ci" / "run").read_text()
+    for cmd in ("setup", "test", "test-colab"):
+        assert re.search(rf"tools/lesson.py {cmd}$", ci, re.M), cmd
+
+
+def test_docs_state_the_supported_range_and_the_commands():
+    lo, hi = lesson.SUPPORTED_PYTHONS[0], lesson.SUPPORTED_PYTHONS[-1]
+    for doc in ("README.md", "learners/setup.md"):
+        text = (ROOT / doc).read_text()
+        assert f"Python {lo} to {hi}" in text, f"{doc}: supported range not stated"
+        assert "py tools\\lesson.py setup" in text, f"{doc}: no Windows command"
+        assert "python3 tools/lesson.py setup" in text, f"{doc}: no macOS/Linux command"
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## If set-up fails", 1)[1].split("\n## ", 1)[0]
+    for topic in ("Python", "compiler", "proxy", "offline", "Apple Silicon", "WSL2"):
+        assert topic in section, f"README 'If set-up fails' says nothing about {topic}"
+
+
+# ------------------------------------------------------------------ Binder
+
+
+def test_binder_builds_from_environment_yml_at_the_root():
+    """repo2docker's rules: a binder/ or .binder/ folder would hide the root files; with
+    environment.yml present the conda build pack is used (requirements.txt is not read),
+    the Python version is environment.yml's `python=X.Y`, and a local pip requirement
+    (`-e .`) makes repo2docker copy the whole repository before installing."""
+    assert not (ROOT / "binder").exists() and not (ROOT / ".binder").exists()
+    env = (ROOT / "environment.yml").read_text()
+    m = re.search(r"^  - python=(\d+\.\d+)$", env, re.M)
+    assert m and m[1] == lesson.pinned_python() and m[1] in lesson.SUPPORTED_PYTHONS
+    assert re.search(r"^      - -e \.$", env, re.M)
+    assert not (ROOT / "runtime.txt").exists(), "runtime.txt is ignored next to environment.yml"
+    text = (ROOT / "learners" / "setup.md").read_text() + (ROOT / "README.md").read_text()
+    assert "shut" in text.lower() and "Shut Down Kernel" in text
+
+
+# ------------------------------------------------------------------ Colab
+
+# The oldest Keras the lesson supports: Colab's (tests/constraints-colab.txt).
+OLDEST_KERAS = "3.13"
+# Public Keras API names added after 3.13 up to the pinned 3.15.1: the difference of
+# dir() walked over `keras` in 3.13.2 (the Colab environment) and 3.15.1 (.venv).
+# The lesson's code must use none of them.
+NEWER_THAN_OLDEST = frozenset("""
+    callbacks.OrbaxCheckpoint dtype_policies.AWQDTypePolicy dtype_policies.Int4DTypePolicy
+    layers.ContrastLimitedAdaptiveHistogramEqualization ops.allclose ops.cdist
+    ops.depth_to_space ops.dsplit ops.dstack ops.erfc ops.fabs ops.fliplr ops.flipud ops.fmax
+    ops.fmin ops.fmod ops.fold ops.geomspace ops.hsplit ops.i0 ops.image.sobel_edges
+    ops.image.ssim ops.linalg.matrix_rank ops.linalg.pinv ops.matrix_rank ops.nanargmax
+    ops.nanargmin ops.nancumprod ops.nancumsum ops.nanmax ops.nanmean ops.nanmedian ops.nanmin
+    ops.nanpercentile ops.nanprod ops.nanquantile ops.nanstd ops.nansum ops.nanvar ops.nextafter
+    ops.nn.depth_to_space ops.nn.fold ops.nn.space_to_depth ops.numpy.allclose ops.numpy.dsplit
+    ops.numpy.dstack ops.numpy.fabs ops.numpy.fliplr ops.numpy.flipud ops.numpy.fmax
+    ops.numpy.fmin ops.numpy.fmod ops.numpy.geomspace ops.numpy.hsplit ops.numpy.i0
+    ops.numpy.nanargmax ops.numpy.nanargmin ops.numpy.nancumprod ops.numpy.nancumsum
+    ops.numpy.nanmax ops.numpy.nanmean ops.numpy.nanmedian ops.numpy.nanmin
+    ops.numpy.nanpercentile ops.numpy.nanprod ops.numpy.nanquantile ops.numpy.nanstd
+    ops.numpy.nansum ops.numpy.nanvar ops.numpy.nextafter ops.numpy.percentile ops.numpy.ptp
+    ops.numpy.rad2deg ops.numpy.sinc ops.numpy.unique ops.numpy.vsplit ops.percentile ops.pinv
+    ops.ptp ops.rad2deg ops.segment_min ops.segment_prod ops.sinc ops.space_to_depth ops.unique
+    ops.vsplit optimizers.MultiOptimizer optimizers.OptimizerMap optimizers.ScheduleFreeAdamW
+    quantizers.AWQConfig quantizers.abs_max_quantize_grouped_with_zero_point
+""".split())
+
+
+def test_colab_constraints_record_the_versions_and_the_date():
+    text = lesson.COLAB_CONSTRAINTS.read_text()
+    assert re.search(r"^# read: \d{4}-\d\d", text, re.M), "the date the versions were read"
+    colab = lesson.pins(lesson.COLAB_CONSTRAINTS)
+    assert colab["keras"].startswith(OLDEST_KERAS + ".")
+    assert colab["tensorflow"].startswith("2.20.")
+    assert lesson.colab_python() == "3.13"
+    pinned = lesson.pins()
+
+    def v(s):
+        return tuple(int(x) for x in re.findall(r"\d+", s)[:3])
+    # Colab's versions are not newer than the pins: the pins are what the lesson is written on
+    for name in ("tensorflow", "keras"):
+        assert v(colab[name]) <= v(pinned[name]), name
+    # cnnlesson is installed on top of them, so it must not pull newer versions in
+    assert all(name in pinned for name in colab), "only packages that are in requirements.txt"
+
+
+def _keras_names(text):
+    """Attribute chains below `keras` used in code: keras.a.b, and m.x for modules imported
+    with `from keras import m` / `from keras.a import m`."""
+    names = {m[1] for m in re.finditer(r"\bkeras\.((?:\w+\.)*\w+)", text)}
+    for m in re.finditer(r"^\s*from keras((?:\.\w+)*) import ([\w, ()]+)", text, re.M):
+        prefix = m[1].lstrip(".")
+        for item in re.split(r"[,\s()]+", m[2]):
+            if not item:
+                continue
+            full = f"{prefix}.{item}" if prefix else item
+            names.add(full)
+            names |= {f"{full}.{a}" for a in re.findall(rf"\b{item}\.((?:\w+\.)*\w+)", text)}
+    # every prefix of a chain is a name too (keras.ops.image.ssim -> ops.image, ops.image.ssim)
+    out = set()
+    for n in names:
+        parts = n.split(".")
+        out |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+    return out
+
+
+def test_the_lesson_uses_no_keras_api_newer_than_the_oldest_supported():
+    sources = sorted((ROOT / "episodes").glob("[0-9][0-9]-*.md")) + \
+        sorted((ROOT / "cnnlesson").glob("*.py"))
+    used = {}
+    for path in sources:
+        for name in _keras_names(path.read_text()):
+            used.setdefault(name, path.relative_to(ROOT))
+    assert len(used) > 10, "the scan found almost no Keras calls: is it still working?"
+    newer = {n: str(p) for n, p in used.items() if n in NEWER_THAN_OLDEST}
+    assert not newer, (f"these Keras APIs are newer than Keras {OLDEST_KERAS} (Colab): {newer}")
+
+
+def test_the_scan_finds_a_newer_api():
+    text = "from keras import ops\nx = ops.nanmean(y)\nkeras.optimizers.ScheduleFreeAdamW()\n"
+    assert {"ops.nanmean", "optimizers.ScheduleFreeAdamW"} <= _keras_names(text) & NEWER_THAN_OLDEST

@@ -1,0 +1,396 @@
+"""The lesson's commands, the same on Windows (PowerShell), macOS and Linux, without make.
+
+    python tools/lesson.py setup       # .venv with the pinned packages (+ Chromium where apt can)
+    python tools/lesson.py test        # every test (extra arguments go to pytest)
+    python tools/lesson.py lesson      # open the notebooks in JupyterLab
+    python tools/lesson.py doctor      # is this Python supported? is PyPI reachable?
+    python tools/lesson.py pins        # do the pins resolve on every platform and Python?
+    python tools/lesson.py test-colab  # core notebooks (00-05) on Colab's versions
+    python tools/lesson.py notebooks | check | bench | site | clean
+
+On Windows use ``py tools\\lesson.py setup`` (or ``py -3.13 ...`` to pick a Python).
+``make <command>`` is a shortcut for ``python3 tools/lesson.py <command>``.
+
+Why a script of our own rather than a task runner (nox, invoke, tox): it needs nothing but
+the Python that is about to create the virtual environment, so it works before anything
+is installed, and it has to know the lesson's few conventions (where the data copy is,
+which Python versions have TensorFlow wheels). It only uses the standard library.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+REQUIREMENTS = ROOT / "requirements.txt"
+COLAB_CONSTRAINTS = ROOT / "tests" / "constraints-colab.txt"
+COLAB_DIR = ROOT / "_build" / "colab"
+COLAB_VENV = COLAB_DIR / "venv"
+# The core notebooks, the ones the Colab check runs.
+CORE = ("00", "01", "02", "03", "04", "05")
+# The test tools the Colab environment needs besides Colab's own packages (versions
+# from requirements.txt): Colab has Jupyter, but not pytest and nbval.
+HARNESS = ("pytest", "pytest-timeout", "nbval", "nbformat", "nbclient", "ipykernel", "psutil")
+
+# ---------------------------------------------------------------- supported platforms
+# Derived from the wheels on PyPI: `python tools/lesson.py pins` resolves requirements.txt
+# for every (platform, Python) below with pip's resolver, and tests/test_platforms.py fails
+# when a supported pair stops resolving or an edge (the Pythons just outside the range,
+# macOS on Intel) starts to: then this range and README's "If set-up fails" need updating.
+SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13")
+OUTSIDE_PYTHONS = ("3.10", "3.14")  # no wheels of the pins (NumPy 2.4 / TensorFlow 2.21)
+PLATFORMS = {
+    # name: pip --platform tags (pip does not widen manylinux_2_x tags by itself)
+    "linux-x86_64": ["manylinux_2_28_x86_64", "manylinux_2_27_x86_64",
+                     "manylinux_2_17_x86_64", "manylinux2014_x86_64"],
+    "linux-aarch64": ["manylinux_2_28_aarch64", "manylinux_2_27_aarch64",
+                      "manylinux_2_17_aarch64", "manylinux2014_aarch64"],
+    "windows-x86_64": ["win_amd64"],
+    "macos-arm64": ["macosx_14_0_arm64"],  # Apple Silicon; pip widens to older macOS
+}
+# Where TensorFlow 2.21 has no wheels at all (checked too: it must keep failing).
+UNSUPPORTED_PLATFORMS = {
+    "macos-x86_64": ["macosx_14_0_x86_64"],  # Intel Macs: TensorFlow stopped at 2.16
+}
+
+
+def venv_python(venv: Path = VENV, windows: bool | None = None) -> Path:
+    """The virtual environment's Python: Scripts\\python.exe on Windows, bin/python elsewhere."""
+    if (os.name == "nt") if windows is None else windows:
+        return venv / "Scripts" / "python.exe"
+    return venv / "bin" / "python"
+
+
+def pinned_python() -> str:
+    """The Python version requirements.txt is tested with (its '# python X.Y' line)."""
+    for line in REQUIREMENTS.read_text().splitlines():
+        parts = line.strip("# \n").split()
+        if len(parts) == 2 and parts[0] == "python":
+            return parts[1]
+    raise SystemExit("requirements.txt needs a line '# python X.Y'")
+
+
+def pins(path: Path = REQUIREMENTS) -> dict:
+    """{name: version} of a file of name==version lines (comments ignored)."""
+    out = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            out[name.strip().lower()] = version.strip()
+    return out
+
+
+def python_problem(version=None) -> str | None:
+    """One sentence with the way out when this Python cannot install the pins, else None."""
+    v = version or f"{sys.version_info.major}.{sys.version_info.minor}"
+    if v in SUPPORTED_PYTHONS:
+        return None
+    lo, hi = SUPPORTED_PYTHONS[0], SUPPORTED_PYTHONS[-1]
+    launcher = f"py -{hi} tools\\lesson.py setup" if os.name == "nt" else \
+        f"python{hi} tools/lesson.py setup"
+    return (f"Python {v} cannot install the lesson's packages (TensorFlow "
+            f"{pins().get('tensorflow', '?')} has wheels for Python {lo} to {hi} only): "
+            f"install Python {hi} from python.org (or `conda env create -f environment.yml`), "
+            f"then run `{launcher}`.")
+
+
+def mac_intel_problem() -> str | None:
+    if sys.platform == "darwin" and platform.machine() == "x86_64":
+        return ("TensorFlow has no wheels for Intel Macs since 2.16, so the lesson's "
+                "packages cannot be installed here: use Binder or Colab (see learners/setup.md).")
+    return None
+
+
+def lesson_env() -> dict:
+    """The environment for the commands: CNNLESSON_DATA_DIR defaults to ../shared/data
+    where that copy exists (development machines, CI); learners leave it unset."""
+    env = dict(os.environ)
+    shared = ROOT.parent / "shared" / "data"
+    if "CNNLESSON_DATA_DIR" not in env and (shared / "cifar10").is_dir():
+        env["CNNLESSON_DATA_DIR"] = str(shared)
+    return env
+
+
+def run(cmd, **kw) -> int:
+    print("+ " + " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.call([str(c) for c in cmd], cwd=kw.pop("cwd", ROOT),
+                           env=kw.pop("env", lesson_env()), **kw)
+
+
+def need_venv() -> Path:
+    py = venv_python()
+    if not py.exists():
+        raise SystemExit(f"No virtual environment in {VENV.name}: run `python tools/lesson.py "
+                         f"setup` first (Windows: `py tools\\lesson.py setup`).")
+    return py
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_setup(args) -> int:
+    problem = python_problem() or mac_intel_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    if not venv_python().exists():
+        if run([sys.executable, "-m", "venv", VENV]):
+            return 1
+    py = venv_python()
+    quiet = [] if args.verbose else ["--quiet"]
+    if run([py, "-m", "pip", "install", *quiet, "--upgrade", "pip"]):
+        return 1
+    if run([py, "-m", "pip", "install", *quiet, "-r", REQUIREMENTS, "-e", "."]):
+        print("\npip could not install the pinned packages: see README.md, section "
+              "'If set-up fails' (proxy, offline wheels, Python version).", file=sys.stderr)
+        return 1
+    if sys.platform.startswith("linux") and shutil.which("bash") and not args.no_browser:
+        run(["bash", "tools/install-browser.sh"])
+    return run([py, "-c", "import tensorflow as tf, keras; print('set-up done: TensorFlow', "
+                "tf.__version__, '/ Keras', keras.__version__)"])
+
+
+def cmd_test(args) -> int:
+    return run([need_venv(), "-m", "pytest", *args.rest])
+
+
+def cmd_lesson(args) -> int:
+    return run([need_venv(), "-m", "jupyterlab", "notebooks"])
+
+
+def cmd_notebooks(args) -> int:
+    return run([need_venv(), "-m", "tools.notebooks", "build"])
+
+
+def cmd_check(args) -> int:
+    py = need_venv()
+    return run([py, "-m", "tools.notebooks", "check"]) or run([py, "-m", "tools.envfile", "--check"])
+
+
+def cmd_bench(args) -> int:
+    return run([need_venv(), "-m", "tools.benchmark", "--save", "instructors/benchmark.json"])
+
+
+def cmd_site(args) -> int:
+    return run([need_venv(), "-m", "tools.site", "build"])
+
+
+def cmd_clean(args) -> int:
+    shutil.rmtree(ROOT / "_build", ignore_errors=True)
+    print("removed _build/ (the data cache in data/ is kept)")
+    return 0
+
+
+# ---------------------------------------------------------------- pins on every platform
+
+PYPI = "https://pypi.org/simple/tensorflow/"
+
+
+def pypi_reachable(timeout=10) -> str | None:
+    """None when PyPI answers, else why not (one line)."""
+    try:
+        req = urllib.request.Request(PYPI, method="HEAD")
+        with urllib.request.urlopen(req, timeout=timeout):
+            return None
+    except Exception as err:  # noqa: BLE001 - any failure means "not reachable"
+        return f"{PYPI} is not reachable ({err})"
+
+
+def resolve(requirements: Path, tags, python: str, extra=()) -> dict:
+    """Resolve ``requirements`` for one platform and Python with pip's resolver, wheels only
+    (what a learner's `pip install` would pick there, dependencies included).
+
+    Returns {'ok': bool, 'packages': {name: version}, 'error': last error line}."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        cmd = [sys.executable, "-m", "pip", "install", *extra, "--dry-run", "--ignore-installed", "--only-binary=:all:",
+               "--quiet", "--python-version", python, "-r", str(requirements),
+               "--report", str(report)]
+        for tag in tags:
+            cmd += ["--platform", tag]
+        p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        if p.returncode or not report.exists():
+            errors = [ln for ln in (p.stderr + p.stdout).splitlines() if ln.startswith("ERROR")]
+            return {"ok": False, "packages": {},
+                    "error": errors[-1] if errors else f"pip exited with {p.returncode}"}
+        data = json.loads(report.read_text())
+        return {"ok": True, "error": None,
+                "packages": {i["metadata"]["name"].lower(): i["metadata"]["version"]
+                             for i in data["install"]}}
+
+
+def pin_matrix(include_edges=True, include_colab=True):
+    """[(label, requirements, tags, python, expected_to_resolve)] checked by `pins`."""
+    jobs = []
+    for name, tags in PLATFORMS.items():
+        for py in SUPPORTED_PYTHONS:
+            jobs.append((f"{name} py{py}", REQUIREMENTS, tags, py, True))
+    if include_edges:
+        for py in OUTSIDE_PYTHONS:
+            jobs.append((f"linux-x86_64 py{py} (outside the range)", REQUIREMENTS,
+                         PLATFORMS["linux-x86_64"], py, False))
+        for name, tags in UNSUPPORTED_PLATFORMS.items():
+            jobs.append((f"{name} py{pinned_python()} (no TensorFlow wheels)", REQUIREMENTS,
+                         tags, pinned_python(), False))
+    if include_colab:
+        jobs.append((f"Colab (linux-x86_64 py{colab_python()}, tests/constraints-colab.txt)",
+                     COLAB_CONSTRAINTS, PLATFORMS["linux-x86_64"], colab_python(), True))
+    return jobs
+
+
+def check_pins(jobs=None, workers=6, log=print):
+    """Run the resolutions in parallel; returns [(label, expected, result)]."""
+    jobs = pin_matrix() if jobs is None else jobs
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        futures = [(label, expected, pool.submit(resolve, req, tags, py))
+                   for label, req, tags, py, expected in jobs]
+        out = []
+        for label, expected, fut in futures:
+            res = fut.result()
+            good = res["ok"] == expected
+            log(f"{'ok  ' if good else 'FAIL'} {label}: "
+                + ("resolves" if res["ok"] else f"does not resolve ({res['error']})")
+                + ("" if good else ("  <- expected to resolve" if expected
+                                    else "  <- expected NOT to resolve: widen the range")))
+            out.append((label, expected, res))
+    return out
+
+
+def cmd_pins(args) -> int:
+    why = pypi_reachable()
+    if why:
+        print(why, file=sys.stderr)
+        return 2
+    results = check_pins()
+    bad = [r for r in results if r[2]["ok"] != r[1]]
+    print(f"{len(results) - len(bad)} of {len(results)} as expected; supported: Python "
+          f"{SUPPORTED_PYTHONS[0]}-{SUPPORTED_PYTHONS[-1]} on {', '.join(PLATFORMS)}")
+    return 1 if bad else 0
+
+
+def cmd_doctor(args) -> int:
+    v = f"{sys.version_info.major}.{sys.version_info.minor}"
+    print(f"Python {v} ({sys.executable}) on {sys.platform} {platform.machine()}")
+    problem = python_problem() or mac_intel_problem()
+    print(problem or f"Python {v} is supported (range {SUPPORTED_PYTHONS[0]}-"
+          f"{SUPPORTED_PYTHONS[-1]}).")
+    why = pypi_reachable()
+    print(why + ": behind a proxy set HTTPS_PROXY, or install from a wheel folder "
+          "(README: 'If set-up fails')" if why else "PyPI is reachable.")
+    print(f"virtual environment: {'found' if venv_python().exists() else 'not yet created'} "
+          f"({venv_python().relative_to(ROOT)})")
+    return 1 if problem else 0
+
+
+# ---------------------------------------------------------------- Colab as installed
+
+def colab_python() -> str:
+    for line in COLAB_CONSTRAINTS.read_text().splitlines():
+        if line.startswith("# colab-python:"):
+            return line.split(":", 1)[1].strip()
+    raise SystemExit(f"{COLAB_CONSTRAINTS.name} needs a line '# colab-python: X.Y'")
+
+
+def cmd_colab_env(args) -> int:
+    """Build _build/colab/venv: Colab's versions, the test tools, and cnnlesson installed
+    (not editable) from a copy of the package, as Colab's install cell does."""
+    py = venv_python(COLAB_VENV)
+    if not py.exists() and run([sys.executable, "-m", "venv", COLAB_VENV]):
+        return 1
+    pinned = pins()
+    harness = [f"{n}=={pinned[n]}" for n in HARNESS]
+    if run([py, "-m", "pip", "install", "--quiet", "-r", COLAB_CONSTRAINTS, *harness]):
+        return 1
+    # a copy of the package, so that building it leaves nothing in the checkout
+    src = COLAB_DIR / "cnnlesson-src"
+    shutil.rmtree(src, ignore_errors=True)
+    shutil.copytree(ROOT / "cnnlesson", src / "cnnlesson",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", src / "pyproject.toml")
+    # (with its dependencies, kept at Colab's versions; uninstalled first, as its version
+    # number does not change when its code does)
+    run([py, "-m", "pip", "uninstall", "--quiet", "--yes", "cnnlesson"])
+    if run([py, "-m", "pip", "install", "--quiet", "-c", COLAB_CONSTRAINTS, src]):
+        return 1
+    return run([py, "-m", "pip", "check"])
+
+
+def cmd_test_colab(args) -> int:
+    """nbval on the core notebooks in the Colab environment, from a copy of the test
+    harness in _build/colab/run (so that this run's executed notebooks do not replace the
+    main run's in _build/executed/, which the claims tests and the website use)."""
+    py = venv_python(COLAB_VENV)
+    if not py.exists() or args.rebuild:
+        if cmd_colab_env(args):
+            return 1
+    tree = COLAB_DIR / "run"
+    shutil.rmtree(tree, ignore_errors=True)
+    (tree / "notebooks").mkdir(parents=True)
+    for f in ("conftest.py", "pyproject.toml"):
+        shutil.copy(ROOT / f, tree / f)
+    shutil.copytree(ROOT / "tools", tree / "tools", ignore=shutil.ignore_patterns("__pycache__"))
+    if (ROOT / "fig").is_dir():
+        shutil.copytree(ROOT / "fig", tree / "fig")
+    only = args.only or list(CORE)
+    chosen = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb") if p.name[:2] in only)
+    for nb in chosen:
+        shutil.copy(nb, tree / "notebooks" / nb.name)
+    versions = ("import sys, tensorflow as tf, keras, numpy, pandas; print('Colab check: Python', "
+                "sys.version.split()[0], '/ TensorFlow', tf.__version__, '/ Keras', "
+                "keras.__version__, '/ NumPy', numpy.__version__, '/ pandas', pandas.__version__)")
+    if run([py, "-c", versions]):
+        return 1
+    return run([py, "-m", "pytest", "-p", "no:cacheprovider", "-o", "testpaths=notebooks",
+                *[f"notebooks/{nb.name}" for nb in chosen]], cwd=tree)
+
+
+COMMANDS = {
+    "setup": (cmd_setup, "create .venv with the pinned packages (and Chromium where apt can)"),
+    "test": (cmd_test, "run every test (extra arguments go to pytest)"),
+    "lesson": (cmd_lesson, "open the lesson in JupyterLab"),
+    "doctor": (cmd_doctor, "check this Python, PyPI and the virtual environment"),
+    "pins": (cmd_pins, "check that the pins resolve on every supported platform and Python"),
+    "colab-env": (cmd_colab_env, "build _build/colab/venv from tests/constraints-colab.txt"),
+    "test-colab": (cmd_test_colab, "run the core notebooks (00-05) on Colab's versions"),
+    "notebooks": (cmd_notebooks, "regenerate notebooks/ from episodes/"),
+    "check": (cmd_check, "fail if a generated file (notebooks, environment.yml) is stale"),
+    "bench": (cmd_bench, "execute every notebook; table of time, peak memory, device"),
+    "site": (cmd_site, "build the lesson website into _build/html"),
+    "clean": (cmd_clean, "remove build outputs (not the data cache)"),
+}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python tools/lesson.py",
+                                 description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    for name, (_, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        if name == "setup":
+            p.add_argument("--verbose", action="store_true", help="show pip's output")
+            p.add_argument("--no-browser", action="store_true",
+                           help="do not install Chromium for the browser tests")
+        if name == "test-colab":
+            p.add_argument("--rebuild", action="store_true", help="reinstall the environment")
+            p.add_argument("--only", nargs="+", metavar="NN",
+                           help="notebook numbers to run (default: 00-05)")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["test"]:  # everything after `test` goes to pytest unchanged
+        args = argparse.Namespace(cmd="test", rest=argv[1:])
+    else:
+        args = ap.parse_args(argv)
+    return COMMANDS[args.cmd][0](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
