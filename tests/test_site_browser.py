@@ -220,6 +220,36 @@ def test_every_internal_link_resolves(crawl, site):
     assert not bad, "\n".join(sorted(set(bad)))
 
 
+def test_no_link_points_at_a_host_the_configuration_does_not_name(crawl, site):
+    """Every rendered link to another host goes to one that site/config.toml names
+    (link_hosts, plus the repository's host, Binder and Colab when a repository is set):
+    no badge, button or clone line points at a repository that is not the lesson's."""
+    from tools.site import LAUNCH_HOSTS, NO_REPOSITORY, config
+    cfg = config()
+    allowed = set(cfg["link_hosts"])
+    bad, external = [], set()
+    for url, info in crawl.items():
+        for link in info["links"]:
+            parts = urlparse(link)
+            if _is_local(link, site) or parts.scheme not in ("http", "https"):
+                continue
+            external.add(link)
+            if parts.hostname not in allowed:
+                bad.append(f"{url}: link to {link} (host {parts.hostname} is not in "
+                           f"link_hosts of site/config.toml)")
+    assert not bad, "\n".join(sorted(set(bad)))
+    setup = crawl[f"{site}learners/setup.html"]
+    launch = [link for link in external if urlparse(link).hostname in LAUNCH_HOSTS]
+    if cfg["repository_url"]:
+        repo = cfg["repository_url"].split("://", 1)[1]
+        assert any(repo.split("/", 1)[1] in link for link in launch), "no badge names the repository"
+    else:
+        assert not launch, f"launch links although no repository is set: {launch[:3]}"
+        text = (ROOT / "_build" / "html" / "learners" / "setup.html").read_text()
+        assert "site/config.toml" in text and NO_REPOSITORY.split(",")[0] in text
+        assert setup["links"], "the set-up page has no links at all"
+
+
 def test_navigation_lists_the_episodes_in_order(browser, site):
     page, context, _ = _load(browser, site, site)
     try:
