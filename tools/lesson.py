@@ -99,8 +99,8 @@ def python_problem(version=None) -> str | None:
     lo, hi = SUPPORTED_PYTHONS[0], SUPPORTED_PYTHONS[-1]
     launcher = f"py -{hi} tools\\lesson.py setup" if os.name == "nt" else \
         f"python{hi} tools/lesson.py setup"
-    return (f"Python {v} cannot install the lesson's packages (TensorFlow "
-            f"{pins().get('tensorflow', '?')} has wheels for Python {lo} to {hi} only): "
+    return (f"Python {v} cannot install the lesson's packages (the pinned TensorFlow, "
+            f"NumPy and others have wheels for Python {lo} to {hi} only): "
             f"install Python {hi} from python.org (or `conda env create -f environment.yml`), "
             f"then run `{launcher}`.")
 
@@ -301,11 +301,42 @@ def colab_python() -> str:
     raise SystemExit(f"{COLAB_CONSTRAINTS.name} needs a line '# colab-python: X.Y'")
 
 
+def _python_version(exe) -> str | None:
+    try:
+        p = subprocess.run([str(exe), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                           capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return p.stdout.strip() if p.returncode == 0 else None
+
+
+def colab_interpreter(requested=None):
+    """(python, note): the Python to build the Colab environment with. Colab's own version
+    (`python3.13` on PATH, or pyenv's) where this machine has it, else the running Python,
+    with a note saying so (the `pins` check still resolves Colab's versions for Colab's
+    Python)."""
+    want = colab_python()
+    if requested:
+        return requested, f"Python {_python_version(requested)} as asked (--python)"
+    candidates = [shutil.which(f"python{want}")]
+    candidates += sorted(Path.home().glob(f".pyenv/versions/{want}*/bin/python{want}"))
+    for exe in candidates:
+        if exe and _python_version(exe) == want:
+            return str(exe), f"Python {want}, Colab's"
+    mine = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return sys.executable, (f"Python {mine}, this machine's: Colab's Python {want} is not "
+                            f"installed here (the pins check resolves Colab's versions for it)")
+
+
 def cmd_colab_env(args) -> int:
     """Build _build/colab/venv: Colab's versions, the test tools, and cnnlesson installed
     (not editable) from a copy of the package, as Colab's install cell does."""
+    python, note = colab_interpreter(getattr(args, "python", None))
     py = venv_python(COLAB_VENV)
-    if not py.exists() and run([sys.executable, "-m", "venv", COLAB_VENV]):
+    if py.exists() and _python_version(py) != _python_version(python):
+        shutil.rmtree(COLAB_VENV)  # built with another Python: start again
+    print(f"Colab environment on {note}", flush=True)
+    if not py.exists() and run([python, "-m", "venv", COLAB_VENV]):
         return 1
     pinned = pins()
     harness = [f"{n}=={pinned[n]}" for n in HARNESS]
@@ -359,7 +390,8 @@ def cmd_test_colab(args) -> int:
     """nbval on the core learners' notebooks in the Colab environment, in a folder of its
     own, _build/colab/run (its own pytest set-up: see COLAB_CONFTEST)."""
     py = venv_python(COLAB_VENV)
-    if not py.exists() or args.rebuild:
+    python, _ = colab_interpreter(args.python)
+    if not py.exists() or args.rebuild or _python_version(py) != _python_version(python):
         if cmd_colab_env(args):
             return 1
     tree = COLAB_DIR / "run"
@@ -407,6 +439,10 @@ def main(argv=None) -> int:
             p.add_argument("--verbose", action="store_true", help="show pip's output")
             p.add_argument("--no-browser", action="store_true",
                            help="do not install Chromium for the browser tests")
+        if name in ("test-colab", "colab-env"):
+            p.add_argument("--python", metavar="PATH",
+                           help="the Python to build it with (default: Colab's version where "
+                                "this machine has it, else this Python)")
         if name == "test-colab":
             p.add_argument("--rebuild", action="store_true", help="reinstall the environment")
             p.add_argument("--only", nargs="+", metavar="NN",
