@@ -7,6 +7,7 @@ set-up, and plotting helpers once the episode that teaches them has been done.
 from .data import (CIFAR10_CLASSES, MNIST_CLASSES, DataError, load_cifar10,  # noqa: F401
                    load_lesson_data, load_mnist, lesson_split)
 from .hardware import cpu_features, mixed_precision_policy  # noqa: F401
+from .predict import prepare_image  # noqa: F401
 from .report import quoted_numbers, setup_report  # noqa: F401
 
 __version__ = "0.1.0"
