@@ -170,9 +170,15 @@ def test_four_processes_share_one_download(tmp_path, archive):
     body, _, sha = archive
     cache = tmp_path / "cache"
     with Server({NAME: body}, slow=1.5) as server:
-        start = time.time() + 2.0  # all four ask at the same moment
+        ready = tmp_path / "ready"
+        ready.mkdir()
         script = patched(server.url, sha) + f"""
-        time.sleep(max(0, {start} - time.time()))
+        import os, pathlib
+        ready = pathlib.Path(r"{ready}")
+        (ready / str(os.getpid())).touch()
+        t0 = time.time()  # all four ask at the same moment, once all four are up
+        while len(list(ready.iterdir())) < 4 and time.time() - t0 < 30:
+            time.sleep(0.02)
         d = data.load_cifar10(cache=r"{cache}")
         h = hashlib.sha256()
         for a in (d.x_train, d.y_train, d.x_test, d.y_test):
