@@ -44,6 +44,7 @@ class Server:
     def __init__(self, files, *, cut=False, ignore_range=False, html=False, slow=0.0,
                  stall=False):
         self.files, self.requests, self.sent = files, [], 0
+        self.done = threading.Event()
         self.cut, self.ignore_range, self.html, self.slow, self.stall = (
             cut, ignore_range, html, slow, stall)
         outer = self
@@ -52,8 +53,8 @@ class Server:
             def do_GET(self):  # noqa: N802
                 rng = self.headers.get("Range")
                 outer.requests.append((self.path, rng))
-                if outer.stall:
-                    time.sleep(5)
+                if outer.stall:  # until the test is over (or 30 s)
+                    outer.done.wait(30)
                     return
                 if outer.html:
                     page = b"<!DOCTYPE html><html><body>Please log in to the Wi-Fi</body></html>"
@@ -105,6 +106,7 @@ class Server:
         return self
 
     def __exit__(self, *exc):
+        self.done.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -231,10 +233,8 @@ def test_a_process_that_makes_no_progress_is_waited_for_then_named(monkeypatch, 
     holder = FileLock(tmp_path / (NAME + ".lock"))
     holder.acquire()
     try:
-        t0 = time.monotonic()
         with pytest.raises(DataError) as err:
             data.download(src, cache=tmp_path, progress=False)
-        assert time.monotonic() - t0 < 20  # bounded
     finally:
         holder.release()
     assert_one_sentence(err, "without progress", data.ENV_LOCK_TIMEOUT, str(tmp_path))
@@ -389,10 +389,8 @@ def test_network_timeout_setting(monkeypatch, tmp_path, archive):
     monkeypatch.setenv(data.ENV_TIMEOUT, "0.5")
     with Server({NAME: archive[0]}, stall=True) as server:
         official(monkeypatch, server.url, archive[2])
-        t0 = time.monotonic()
-        with pytest.raises(DataError) as err:
+        with pytest.raises(DataError) as err:  # "timed out": the setting cut the wait short
             data.load_cifar10(cache=tmp_path, progress=False)
-        assert time.monotonic() - t0 < 4.5  # the server stalls for 5 s: the setting cut it short
     assert_one_sentence(err, "Could not download CIFAR-10", "timed out",
                         f"raise {data.ENV_TIMEOUT} (now 0.5 s)", data.ENV_MIRROR)
     monkeypatch.setenv(data.ENV_TIMEOUT, "soon")
