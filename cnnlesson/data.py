@@ -25,6 +25,7 @@ Classroom conditions (issue 12):
   wait as long as the ``.part`` file keeps growing; after ``CNNLESSON_LOCK_TIMEOUT``
   seconds (default 300) without progress they stop with one sentence.
 - **Resume.** A download that breaks off keeps its ``.part`` file; the next attempt
+  (at once, up to ``RETRIES`` times while bytes come through, then the next run)
   asks for the rest with an HTTP ``Range`` header and checks the SHA-256 of the whole
   file at the end. A server that ignores ``Range`` (answers 200) sends the whole file
   again, which replaces the part; a resumed file that fails the checksum is deleted
@@ -338,6 +339,17 @@ class _Broken(Exception):
     """The connection broke off mid-file."""
 
 
+class DownloadBrokeOff(DataError):
+    """A download broke off; its ``.part`` file is kept, to be resumed."""
+
+    def __init__(self, message, received):
+        super().__init__(message)
+        self.received = received  # bytes this attempt added to the .part file
+
+
+RETRIES = 3  # a download that broke off after receiving bytes resumes by itself this often
+
+
 def _looks_like_html(block: bytes) -> bool:
     head = block[:512].lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml"))
@@ -391,7 +403,7 @@ def _fetch(source: Source, folder: Path, url: str, progress: bool, timeout: floa
         if offset:
             request.add_header("Range", f"bytes={offset}-")
         h = hashlib.sha256()
-        done, total = 0, source.size
+        done, total, base = 0, source.size, 0
         try:
             try:
                 response = urllib.request.urlopen(request, timeout=timeout)
@@ -421,6 +433,7 @@ def _fetch(source: Source, folder: Path, url: str, progress: bool, timeout: floa
                         _hash_file(part, h)
                         done = offset
                     total = (done + length) if length else source.size
+                    base = done
                     if resumed and progress:
                         out.write(f"Resuming the download of {source.name} at "
                                   f"{_mb(offset)}.\n")
@@ -460,10 +473,10 @@ def _fetch(source: Source, folder: Path, url: str, progress: bool, timeout: floa
             cause = ("it stalled for longer than " + f"{timeout:g} s ({ENV_TIMEOUT})"
                      if _is_timeout(cause) else
                      type(cause).__name__ if isinstance(cause, Exception) else cause)
-            raise DataError(
+            raise DownloadBrokeOff(
                 f"The download of {source.name} from {url} broke off after {_mb(done)} of "
                 f"{_mb(total)} ({cause}); the part is kept in {folder}: run this again to "
-                f"continue where it stopped, or {way_out}.") from None
+                f"continue where it stopped, or {way_out}.", done - base) from None
         except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError,
                 http.client.HTTPException, OSError) as err:
             extra = (f", raise {ENV_TIMEOUT} (now {timeout:g} s) on a slow network"
@@ -490,6 +503,21 @@ def _fetch(source: Source, folder: Path, url: str, progress: bool, timeout: floa
         f"again, or {way_out}.")
 
 
+def _fetch_resuming(source, folder, url, progress, timeout) -> Path:
+    """:func:`_fetch`, resumed up to ``RETRIES`` times when the connection breaks off
+    after bytes came through (a dead network fails at once, without retries)."""
+    for attempt in range(1, RETRIES + 2):
+        try:
+            return _fetch(source, folder, url, progress, timeout)
+        except DownloadBrokeOff as err:
+            if attempt > RETRIES or not err.received:
+                raise
+            if progress:
+                print(f"The connection broke off; resuming ({attempt} of {RETRIES}).",
+                      flush=True)
+    raise AssertionError("unreachable")
+
+
 def _url(source: Source, mirror) -> str:
     mirror = mirror if mirror is not None else os.environ.get(ENV_MIRROR)
     return mirror.rstrip("/") + "/" + source.filename if mirror else source.url
@@ -509,7 +537,7 @@ def download(source: Source, *, mirror=None, cache=None, progress=True,
         return target
     timeout = timeout if timeout is not None else _setting(ENV_TIMEOUT, DEFAULT_TIMEOUT)
     with _cache_lock(folder, source, progress):
-        return _fetch(source, folder, _url(source, mirror), progress, timeout)
+        return _fetch_resuming(source, folder, _url(source, mirror), progress, timeout)
 
 
 # ---------------------------------------------------------------- official formats
@@ -686,7 +714,8 @@ def load_cifar10(*, data_dir=None, mirror=None, cache=None, progress=True) -> Da
             with _cache_lock(folder, CIFAR10, progress):
                 arrays = _cached_official(npz)  # another process may have made it
                 if arrays is None:
-                    archive = _fetch(CIFAR10, folder, _url(CIFAR10, mirror), progress, timeout)
+                    archive = _fetch_resuming(CIFAR10, folder, _url(CIFAR10, mirror),
+                                              progress, timeout)
                     arrays = _decode_cifar10(archive, npz)
     x_train, y_train, x_test, y_test = arrays
     return Dataset(x_train, y_train, x_test, y_test, CIFAR10_CLASSES)

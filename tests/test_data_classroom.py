@@ -243,6 +243,23 @@ def test_a_process_that_makes_no_progress_is_waited_for_then_named(monkeypatch, 
 # ------------------------------------------------------------------------------ resume
 def test_broken_download_resumes_with_range(monkeypatch, tmp_path, archive, capsys):
     body, arrays, sha = archive
+    with Server({NAME: body}, cut=True) as server:  # cuts the first download halfway
+        official(monkeypatch, server.url, sha)
+        d = data.load_cifar10(cache=tmp_path)
+        half = len(body) // 2
+        assert server.requests == [(f"/{NAME}", None), (f"/{NAME}", f"bytes={half}-")]
+        assert server.sent == len(body)  # every byte crossed the network once
+    out = capsys.readouterr().out
+    assert "The connection broke off; resuming (1 of 3)." in out
+    assert "Resuming the download of CIFAR-10" in out
+    assert (tmp_path / NAME).read_bytes() == body
+    assert leftovers(tmp_path) == [NAME, "cifar10-official.npz"]
+    assert d.x_test.shape == (20, 32, 32, 3)
+
+
+def test_broken_download_resumes_on_the_next_run(monkeypatch, tmp_path, archive):
+    body, arrays, sha = archive
+    monkeypatch.setattr(data, "RETRIES", 0)  # e.g. the Wi-Fi stays away: the learner runs it again
     with Server({NAME: body}, cut=True) as server:
         official(monkeypatch, server.url, sha)
         with pytest.raises(DataError) as err:
@@ -250,13 +267,20 @@ def test_broken_download_resumes_with_range(monkeypatch, tmp_path, archive, caps
         assert_one_sentence(err, "broke off", "the part is kept", "continue where it stopped")
         half = (tmp_path / (NAME + ".part")).stat().st_size
         assert half == len(body) // 2
-        d = data.load_cifar10(cache=tmp_path)
+        data.load_cifar10(cache=tmp_path, progress=False)
         assert server.requests == [(f"/{NAME}", None), (f"/{NAME}", f"bytes={half}-")]
-        assert server.sent == len(body)  # every byte crossed the network once
-    assert "Resuming the download of CIFAR-10" in capsys.readouterr().out
+        assert server.sent == len(body)
     assert (tmp_path / NAME).read_bytes() == body
-    assert leftovers(tmp_path) == [NAME, "cifar10-official.npz"]
-    assert d.x_test.shape == (20, 32, 32, 3)
+
+
+def test_dead_network_is_not_retried(monkeypatch, tmp_path, archive):
+    body, _, sha = archive
+    with Server({NAME: body}, stall=True) as server:
+        monkeypatch.setenv(data.ENV_TIMEOUT, "0.3")
+        official(monkeypatch, server.url, sha)
+        with pytest.raises(DataError):
+            data.load_cifar10(cache=tmp_path, progress=False)
+        assert len(server.requests) == 1
 
 
 def test_server_that_ignores_range_gives_a_full_download(monkeypatch, tmp_path, archive):
