@@ -501,3 +501,28 @@ def test_serve_refuses_a_folder_without_verified_archives(tmp_path, archive):
     p = subprocess.run([sys.executable, "-m", "cnnlesson.share", "serve", str(empty)], cwd=ROOT,
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 1 and "run `python -m cnnlesson.share fetch" in p.stderr
+
+
+def test_a_part_that_is_already_whole_is_checked_not_fetched(monkeypatch, tmp_path, archive,
+                                                            capsys):
+    """A download that died between its last byte and the rename: the server answers
+    416 (nothing after that byte) and the part is verified and kept."""
+    body, _, sha = archive
+    room = tmp_path / "room"
+    room.mkdir()
+    (room / NAME).write_bytes(body)
+    official(monkeypatch, closed_port_url(), sha)
+    server = share.make_server(room, bind="127.0.0.1", port=0)  # logs each request
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        cache = tmp_path / "learner"
+        cache.mkdir()
+        (cache / (NAME + ".part")).write_bytes(body)
+        d = data.load_cifar10(cache=cache, mirror=url, progress=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (cache / NAME).read_bytes() == body and len(d.x_train) == 100
+    log = capsys.readouterr().out
+    assert f'"GET /{NAME} HTTP/1.1" 416' in log, log
