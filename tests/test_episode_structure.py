@@ -59,3 +59,43 @@ def test_generated_notebook_has_one_lesson_numbers_cell(name):
     nb = from_source(ROOT / "episodes" / f"{name}.md")
     tagged = [c for c in nb.cells if "lesson-numbers" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and "quoted_numbers(" in tagged[0].source
+
+
+# ------------------------------------------------ one length for the core lesson (00-05)
+
+CORE = [n for n in EPISODES if n[:2] in ("00", "01", "02", "03", "04", "05")]
+CORE_MAX_MIN = 180        # teaching + exercises of 00-05
+HALF_DAY_MIN = 210        # the schedule of the core, breaks included
+STATED = re.compile(r"(\d+) minutes of teaching and exercises")
+
+
+def overview_minutes(name):
+    m = re.search(r"^> \*\*Overview\*\* · Teaching: (\d+) min · Exercises: (\d+) min",
+                  source(name), re.M)
+    return int(m[1]) + int(m[2])
+
+
+def test_the_core_lesson_has_one_length_and_it_fits_a_half_day():
+    total = sum(overview_minutes(n) for n in CORE)
+    assert total <= CORE_MAX_MIN, f"episodes 00-05 add up to {total} minutes"
+    for page in ("README.md", "instructors/index.md", "instructors/schedule.md"):
+        stated = {int(x) for x in STATED.findall((ROOT / page).read_text())}
+        assert stated == {total}, (
+            f"{page} states {sorted(stated) or 'no'} minutes of teaching and exercises; "
+            f"the overview lines of episodes 00-05 add up to {total}")
+
+
+def test_the_schedule_of_the_core_fits_a_half_day():
+    """instructors/schedule.md (rendered by `python -m tools.site schedule --write`):
+    from the first episode to the end of the core lesson, breaks included."""
+    text = (ROOT / "instructors" / "schedule.md").read_text()
+    start = re.search(r"^\| (\d\d):(\d\d) \| \[0\. ", text, re.M)
+    end = re.search(r"^\| (\d\d):(\d\d) \| \*\*End of the core lesson\*\*", text, re.M)
+    assert start and end, "the schedule lists episode 0 and the end of the core lesson"
+    minutes = (int(end[1]) * 60 + int(end[2])) - (int(start[1]) * 60 + int(start[2]))
+    assert minutes <= HALF_DAY_MIN, f"the core lesson's schedule takes {minutes} minutes"
+    rows = re.findall(r"^\| \d\d:\d\d \| \[(\d+)\. .*?\| (\d+) min \| (\d+) min \|", text, re.M)
+    for number, teaching, exercises in rows:
+        name = next(n for n in EPISODES if int(n[:2]) == int(number))
+        assert int(teaching) + int(exercises) == overview_minutes(name), (
+            f"the schedule is stale for {name}: run `python -m tools.site schedule --write`")

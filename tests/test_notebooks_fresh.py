@@ -171,3 +171,23 @@ def test_the_committed_learner_files_are_what_the_build_makes():
         path = notebooks.NOTEBOOKS / f"{md.stem}.ipynb"
         nb = nbformat.read(path, as_version=4)
         assert not any(notebooks.NUMBERS_TAG in _tags(c) for c in nb.cells), path.name
+
+
+@pytest.mark.parametrize("md", SOURCES, ids=IDS)
+def test_site_view_collapses_solutions_and_drops_instructor_notes(md):
+    tb = notebooks.test_build(_whole(md))
+    view = notebooks.site_view(tb)
+    flags = {id(c): sol for c, sol in notebooks.segments(view)}
+    for cell in view.cells:
+        if cell.cell_type == "markdown":
+            assert "Instructor note" not in cell.source
+        elif flags[id(cell)]:
+            assert "hide-cell" in _tags(cell), f"{md.stem}: solution code shown open on the site"
+    text = "\n".join(c.source for c in view.cells if c.cell_type == "markdown")
+    if re.search(r"^#{3,4} Solution", text, re.M):
+        assert "<details" in text or all(
+            not line.strip() for line in text.split("Solution", 1)[1].split("\n## ", 1)[0].split("\n")[1:])
+    notes = notebooks.instructor_notes_markdown()
+    if "**Instructor note" in md.read_text():
+        title = re.search(r"^# (.+)$", md.read_text(), re.M)[1].strip()
+        assert f"### {title}" in notes

@@ -15,7 +15,8 @@ Four notebooks are made from it, one per reader:
   "Solution" in Colab (``cellView: form`` and a ``# @title`` line); their prose sits
   in a ``<details>`` block that opens on click.
 * ``notebooks/code-along/NN-name.ipynb``: the **workshop** version: the same
-  headings, prose and challenges, but no solutions (neither code nor answer prose),
+  headings, prose and challenges, but no solutions (neither code nor answer prose,
+  nor the ``<details>`` answers of quick checks),
   and the code cells that learners type are empty. Cells tagged ``keep`` keep their
   code; cells tagged ``faded`` keep their code with blanks (``___``) where a line
   of the source ends with the marker comment ``# ___``.
@@ -67,6 +68,7 @@ HEADING = re.compile(r"^#{1,6} ")
 SOLUTION_HEADING = re.compile(r"^#{3,4} Solution\b")
 INSTRUCTOR_NOTE = re.compile(r"^>\s*\*\*Instructor note")
 BLANK_MARK = re.compile(r"\s*# ___\s*$")
+DETAILS = re.compile(r"^<details>.*?^</details>\s*?$", re.S | re.M)
 SEED_LINE = re.compile(r"^SEED = (\d+)\s*$", re.M)
 SEED_CELL = ('# Test plumbing (not in the learners\' notebooks): CNNLESSON_SEED replaces the seed.\n'
              'import os\n'
@@ -271,11 +273,68 @@ def code_along(nb):
             cells.append(cell)
             continue
         text = "\n".join(strip_instructor_notes(chunk) for sol, chunk in parts if not sol)
+        text = DETAILS.sub("", text)  # the answers of quick checks, too
         text = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
         if text:
             cells.append(_md(cell, text))
     src.cells = cells
     return _finish(src, "code-along: type the code yourself")
+
+
+# ----------------------------------------------------------------- the website
+
+def site_view(nb):
+    """An executed notebook as the learners' web page shows it: outputs kept, instructor
+    notes removed, each solution collapsed under its challenge (its code cells tagged
+    ``hide-cell``, which MyST-NB shows as a dropdown that opens on click, and its prose
+    in a ``<details>`` block)."""
+    view = copy.deepcopy(nb)
+    cells = []
+    for cell, parts in segments(view):
+        if cell.cell_type == "code":
+            if parts and "hide-cell" not in tags(cell):
+                _set_tags(cell, tags(cell) + ["hide-cell"])
+            cells.append(cell)
+            continue
+        text = []
+        for is_solution, chunk in parts:
+            chunk = strip_instructor_notes(chunk)
+            if not is_solution:
+                text.append(chunk)
+                continue
+            heading, _, rest = chunk.partition("\n") if SOLUTION_HEADING.match(chunk) else ("", "", chunk)
+            if heading:
+                text.append(heading)
+            if rest.strip():
+                text.append("<details class=\"lesson-solution\"><summary>Show the answer</summary>"
+                            "\n\n" + rest.strip() + "\n\n</details>")
+        text = "\n\n".join(t.strip("\n") for t in text if t.strip())
+        if text:
+            cells.append(_md(cell, text))
+    view.cells = cells
+    return view
+
+
+def instructor_notes_markdown():
+    """Every episode's instructor notes, under the episode's title: the instructors' page
+    shows them (the learners' pages and notebooks do not)."""
+    out = []
+    for md in episode_sources():
+        text = md.read_text()
+        title = re.search(r"^# (.+)$", text, re.M)
+        notes, lines, i = [], text.split("\n"), 0
+        while i < len(lines):
+            if INSTRUCTOR_NOTE.match(lines[i]):
+                block = []
+                while i < len(lines) and lines[i].startswith(">"):
+                    block.append(lines[i])
+                    i += 1
+                notes.append("\n".join(block))
+                continue
+            i += 1
+        if notes:
+            out.append(f"### {title[1].strip() if title else md.stem}\n\n" + "\n\n".join(notes))
+    return "\n\n".join(out) if out else "No instructor notes yet."
 
 
 # ----------------------------------------------------------------- reference outputs
@@ -366,11 +425,10 @@ def generate(md_path: Path, record=False):
 
 def write_test_build(log=None):
     """Write _build/test-notebooks/ from the sources (what nbval runs); return its folder.
-    Models saved there by an earlier run are removed, so that no notebook reuses a
-    model trained by older code."""
+    When a notebook that saves a model changed, the models and histories saved there by
+    earlier runs are removed, so that no notebook reuses a model trained by older code
+    (episode 5 loads what episode 4 saved)."""
     TEST_BUILD.mkdir(parents=True, exist_ok=True)
-    for stale in TEST_BUILD.glob("*.keras"):
-        stale.unlink()
     names = set()
     for md in episode_sources():
         nb = carry_references(from_source(md), _old_references(md.stem))
@@ -379,6 +437,9 @@ def write_test_build(log=None):
         text = dumps(test_build(nb))
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
+            if ".save(" in text:
+                for stale in [*TEST_BUILD.glob("*.keras"), *TEST_BUILD.glob("*-history.csv")]:
+                    stale.unlink(missing_ok=True)
             if log:
                 log(f"wrote {path.relative_to(ROOT)}")
     for path in TEST_BUILD.glob("*.ipynb"):

@@ -25,17 +25,21 @@ What ``build`` does:
 3. It runs Sphinx (``nb_execution_mode = "off"``: the site shows the outputs of
    step 1) into ``_build/html``.
 
-The repository named by the badges and the Colab install cell is set in ONE place,
-``repository_url`` in ``site/config.toml`` (a fork edits that line).
+The repository named by the badges, the clone line and the Colab install cell comes
+from ONE setting, :func:`repository_url`: ``CNNLESSON_REPOSITORY_URL``, else
+``repository_url`` in ``site/config.toml``, else the checkout's ``git remote get-url
+origin`` (normalised to ``https://HOST/OWNER/REPO``). When none names a repository on
+the web, the site leaves the badges, clone lines and install cell out and says in one
+sentence how a fork turns them on (:data:`NO_REPOSITORY`).
 """
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 import os
 import re
+import subprocess
 import sys
 import time
 import tomllib
@@ -68,11 +72,62 @@ MARKER = re.compile(r"(<!-- lesson:(?P<name>[a-z-]+) -->)(?P<body>.*?)(<!-- /les
 
 # --------------------------------------------------------------------------- config
 
+# Said wherever a badge, a clone line or Colab's install cell would be, when no
+# repository is known (a copy without a web remote, e.g. a ZIP or a local clone).
+NO_REPOSITORY = ("This copy of the lesson names no repository on the web, so its Binder and "
+                 "Colab links are left out: a fork turns them on by setting `repository_url` "
+                 "in `site/config.toml` (or building from a clone whose `origin` remote is the "
+                 "fork on GitHub) and running `python tools/lesson.py site`.")
+# The hosts links may point at when a repository is set (besides the repository's own).
+LAUNCH_HOSTS = ("mybinder.org", "colab.research.google.com")
+
+
+def normalise_repository(url):
+    """``https://HOST/OWNER/REPO`` for a git remote (https, ssh or scp-like ``git@host:o/r``),
+    without credentials or ``.git``; None for anything that is not a repository on the
+    web (a local path, ``file://``, an empty string)."""
+    url = (url or "").strip()
+    m = (re.fullmatch(r"(?:ssh://)?[\w.-]+@([\w.-]+)(?::\d+)?[:/]([^/:]+)/([^/]+?)(?:\.git)?/?", url)
+         or re.fullmatch(r"(?:https?|git)://(?:[^@/]*@)?([\w.-]+)(?::\d+)?/([^/]+)/([^/]+?)(?:\.git)?/?",
+                         url))
+    if not m or "." not in m[1]:
+        return None
+    return f"https://{m[1].lower()}/{m[2]}/{m[3]}"
+
+
+def git_remote_url(root=ROOT):
+    """``git remote get-url origin`` of the checkout, or None (no git, no remote)."""
+    try:
+        p = subprocess.run(["git", "remote", "get-url", "origin"], cwd=root,
+                           capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return p.stdout.strip() if p.returncode == 0 else None
+
+
+def repository_url(cfg_value=None, root=ROOT):
+    """The lesson's repository (see the module's docstring), or None when none is known.
+
+    The one place the repository address comes from; tools/notebooks.py and the site use it."""
+    for candidate in (os.environ.get("CNNLESSON_REPOSITORY_URL"), cfg_value):
+        if candidate and candidate.strip():
+            url = normalise_repository(candidate)
+            if url is None:
+                raise SystemExit(f"repository_url {candidate!r} is not a repository on the web: "
+                                 f"write it as https://github.com/OWNER/REPO")
+            return url
+    return normalise_repository(git_remote_url(root))
+
+
 def config() -> dict:
-    """site/config.toml, with CNNLESSON_REPOSITORY_URL overriding repository_url."""
+    """site/config.toml, with ``repository_url`` resolved by :func:`repository_url`
+    (None when no repository is known) and the hosts links may point at."""
     cfg = tomllib.loads((SITE / "config.toml").read_text())
-    cfg["repository_url"] = os.environ.get("CNNLESSON_REPOSITORY_URL",
-                                           cfg["repository_url"]).rstrip("/")
+    cfg["repository_url"] = repository_url(cfg.get("repository_url"))
+    hosts = set(cfg.get("link_hosts", []))
+    if cfg["repository_url"]:
+        hosts |= {repo_parts(cfg["repository_url"])[0], *LAUNCH_HOSTS}
+    cfg["link_hosts"] = sorted(hosts)
     return cfg
 
 
@@ -83,8 +138,11 @@ def repo_parts(url):
 
 
 def launch_links(cfg, notebook_path):
-    """{'binder': url, 'colab': url or None} to open ``notebook_path`` (relative to the repo)."""
+    """{'binder': url, 'colab': url or None} to open ``notebook_path`` (relative to the repo);
+    None when no repository is known."""
     url, branch = cfg["repository_url"], cfg["branch"]
+    if not url:
+        return None
     host, owner, name = repo_parts(url)
     if host == "github.com":
         binder = f"https://mybinder.org/v2/gh/{owner}/{name}/{branch}"
@@ -99,7 +157,10 @@ def launch_links(cfg, notebook_path):
 
 
 def pip_install_line(cfg):
-    """The `pip install` of the lesson's helper package straight from the repository."""
+    """The `pip install` of the lesson's helper package straight from the repository
+    (None when no repository is known)."""
+    if not cfg["repository_url"]:
+        return None
     return f'pip install --quiet "cnnlesson @ git+{cfg["repository_url"]}.git@{cfg["branch"]}"'
 
 
@@ -131,6 +192,12 @@ def episodes(log=None):
 def badges_markdown(cfg, name):
     """The line under an episode's title: launch badges and downloads."""
     links = launch_links(cfg, f"notebooks/{name}.ipynb")
+    if links is None:
+        return ("<div class=\"lesson-launch\">\n\nDownload: "
+                f"{{download}}`Notebook <../downloads/notebooks/{name}.ipynb>` · "
+                f"{{download}}`Code-along notebook <../downloads/code-along/{name}.ipynb>` "
+                "(the code-along version has the code cells you type left empty)\n\n"
+                f"{NO_REPOSITORY}\n\n</div>")
     parts = [f"[![Launch this episode on Binder](../_static/badge-binder.svg)]({links['binder']})"]
     if links["colab"]:
         parts.append(f"[![Open this episode in Google Colab](../_static/badge-colab.svg)]"
@@ -161,6 +228,13 @@ def episode_table(cfg, eps, page_dir):
 
 
 def launch_table(cfg, eps, up="../"):
+    if not cfg["repository_url"]:
+        rows = ["| Episode | Download |", "|---|---|"]
+        rows += [f"| [{e['title']}]({up}notebooks/{e['name']}.ipynb) "
+                 f"| {{download}}`full <{up}downloads/notebooks/{e['name']}.ipynb>` · "
+                 f"{{download}}`code-along <{up}downloads/code-along/{e['name']}.ipynb>` |"
+                 for e in eps]
+        return "\n".join(rows) + "\n\n" + NO_REPOSITORY
     rows = ["| Episode | Binder | Colab | Download |", "|---|---|---|---|"]
     for e in eps:
         links = launch_links(cfg, f"notebooks/{e['name']}.ipynb")
@@ -176,6 +250,8 @@ def launch_table(cfg, eps, up="../"):
 
 
 def colab_cell(cfg):
+    if not cfg["repository_url"]:
+        return NO_REPOSITORY
     return "```ipython\n!" + pip_install_line(cfg) + "\n```"
 
 
@@ -274,16 +350,24 @@ def fill_markers(text, values):
 def marker_values(cfg, eps, page_dir):
     bench, _ = load_benchmark()
     up = "../" if page_dir else ""
+    repo = cfg["repository_url"]
     return {
         "episodes": episode_table(cfg, eps, page_dir),
         "launch": launch_table(cfg, eps, up=up),
         "colab-cell": colab_cell(cfg),
-        "pip-install": f"`{pip_install_line(cfg)}`",
-        "repository": f"<{cfg['repository_url']}>",
-        "clone": (f"```bash\ngit clone {cfg['repository_url']}.git\n"
-                  f"cd {repo_parts(cfg['repository_url'])[2] or '<the folder it made>'}\n```"),
+        "pip-install": (f"`{pip_install_line(cfg)}`" if repo else NO_REPOSITORY),
+        "repository": (f"<{repo}>" if repo else "(its address is not set in this copy)"),
+        "clone": (f"```bash\ngit clone {repo}.git\n"
+                  f"cd {repo_parts(repo)[2] or '<the folder it made>'}\n```" if repo
+                  else NO_REPOSITORY),
         "schedule": schedule(eps, bench),
+        "instructor-notes": _instructor_notes(),
     }
+
+
+def _instructor_notes():
+    from tools.notebooks import instructor_notes_markdown
+    return instructor_notes_markdown()
 
 
 # --------------------------------------------------------------------------- staging
@@ -311,7 +395,8 @@ def _ordered(folder: Path, order):
 
 def _episode_notebook(cfg, name, executed_nb):
     """The executed notebook, with the launch badges under its title."""
-    nb = copy.deepcopy(executed_nb)
+    from tools.notebooks import site_view
+    nb = site_view(executed_nb)  # no instructor notes; solutions collapsed until clicked
     badge = nbformat.v4.new_markdown_cell(badges_markdown(cfg, name))
     badge["id"] = "lesson-launch"
     first = nb.cells[0] if nb.cells else None
