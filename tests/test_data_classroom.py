@@ -526,3 +526,35 @@ def test_a_part_that_is_already_whole_is_checked_not_fetched(monkeypatch, tmp_pa
     assert (cache / NAME).read_bytes() == body and len(d.x_train) == 100
     log = capsys.readouterr().out
     assert f'"GET /{NAME} HTTP/1.1" 416' in log, log
+
+
+def test_ctrl_c_keeps_the_part_and_the_next_run_resumes(monkeypatch, tmp_path, archive):
+    body, _, sha = archive
+    real = data._open
+
+    class Interrupted:  # the learner presses Ctrl-C after the first 64 kB were written
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, b):
+            if self.f.tell() > 0:
+                raise KeyboardInterrupt
+            return self.f.write(b)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    monkeypatch.setattr(data, "_open", lambda p, m="rb": Interrupted(real(p, m)))
+    with Server({NAME: body}) as server:
+        official(monkeypatch, server.url, sha)
+        with pytest.raises(KeyboardInterrupt):
+            data.load_cifar10(cache=tmp_path, progress=False)
+        kept = (tmp_path / (NAME + ".part")).read_bytes()
+        assert kept and body.startswith(kept)
+        monkeypatch.setattr(data, "_open", real)
+        data.load_cifar10(cache=tmp_path, progress=False)
+        assert server.requests[-1] == (f"/{NAME}", f"bytes={len(kept)}-")
+    assert (tmp_path / NAME).read_bytes() == body
