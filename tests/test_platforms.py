@@ -211,3 +211,16 @@ def test_the_lesson_uses_no_keras_api_newer_than_the_oldest_supported():
 def test_the_scan_finds_a_newer_api():
     text = "from keras import ops\nx = ops.nanmean(y)\nkeras.optimizers.ScheduleFreeAdamW()\n"
     assert {"ops.nanmean", "optimizers.ScheduleFreeAdamW"} <= _keras_names(text) & NEWER_THAN_OLDEST
+
+
+def test_the_colab_check_says_which_python_it_runs_on(monkeypatch, tmp_path):
+    """Colab's Python where the machine has it; else this Python, and the note says so."""
+    monkeypatch.setattr(lesson.shutil, "which", lambda name: None)
+    monkeypatch.setattr(lesson.Path, "home", classmethod(lambda cls: tmp_path))
+    python, note = lesson.colab_interpreter()
+    assert python == sys.executable
+    mine = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if mine != lesson.colab_python():
+        assert f"Colab's Python {lesson.colab_python()} is not installed here" in note
+    python, note = lesson.colab_interpreter(sys.executable)
+    assert python == sys.executable and "as asked" in note
