@@ -24,21 +24,28 @@ def test_test_accuracy_is_close_to_validation_accuracy():
 
 
 @pytest.mark.after_notebooks
-def test_confusion_matrix_rows_are_the_1000_images_of_each_class():
+def test_confusion_matrix_rows_are_the_validation_images_of_each_class():
     n = numbers(EVALUATE)
-    assert n["cm_row_sum"] == n["cm_row_sum_max"] == 1000
+    assert n["cm_row_sum"] == n["cm_row_sum_max"] == n["n_val"] // 10
 
 
 @pytest.mark.after_notebooks
-def test_hardest_class_is_an_animal_and_cats_are_hard():
+def test_hardest_class_is_an_animal_and_cats_are_among_the_hardest():
     n = numbers(EVALUATE)
     animals = {"bird", "cat", "deer", "dog", "frog", "horse"}
     vehicles = {"airplane", "automobile", "ship", "truck"}
-    assert n["worst_class"] == "cat", "the text names the cat as the hardest class"
+    assert n["worst_class"] in animals, "the text says animals are the hardest classes"
+    assert n["cat_f1_rank"] <= 3, "the text says cats are among the hardest classes"
+    assert n["best_class"] in vehicles, "the text says vehicles are among the easiest"
     assert n["most_confused_true"] in animals and n["most_confused_pred"] in animals, (
         "the text says the most common mistakes are among the animal classes")
     assert n["best_f1"] > n["worst_f1"] + 0.2
-    assert n["best_class"] in vehicles | animals
+
+
+@pytest.mark.after_notebooks
+def test_the_model_does_worse_on_grey_images():
+    n = numbers(EVALUATE)
+    assert n["grey_acc"] < n["val_acc"] - 0.02
 
 
 @pytest.mark.after_notebooks

@@ -61,3 +61,27 @@ def test_mnist_solution_reaches_99_percent_on_the_test_set():
     n = numbers(CAPSTONE)
     assert n["test_acc"] >= 0.99, f"the worked solution reaches only {n['test_acc']:.4f}"
     assert n["n_wrong"] == round((1 - n["test_acc"]) * n["n_test"])
+
+
+@pytest.mark.after_notebooks
+def test_mnist_confusion_matrix_is_on_the_validation_set():
+    n = numbers(CAPSTONE)
+    assert n["cm_total"] == n["n_val"], "the capstone's confusion matrix must use validation images"
+    assert abs(n["cm_correct"] / n["cm_total"] - n["val_acc"]) < 1e-3
+
+
+@pytest.mark.after_notebooks
+def test_checkpoints_have_descriptive_timestamped_names():
+    n = numbers(SAVE)
+    stem = n["model_file"].removesuffix(".keras")
+    assert n["checkpoints"], "ModelCheckpoint wrote no file"
+    epochs = []
+    for name in n["checkpoints"]:
+        assert name.startswith(f"{stem}-{n['run_started']}-epoch") and name.endswith(".keras")
+        epochs.append(int(name.split("-epoch")[1][:2]))
+    assert epochs == sorted(set(epochs)), "save_best_only: one file per improving epoch"
+
+
+@pytest.mark.after_notebooks
+def test_exported_savedmodel_serves_the_same_logits():
+    assert numbers(SAVE)["export_diff"] <= 1e-4

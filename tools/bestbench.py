@@ -1,0 +1,241 @@
+"""The lesson's best model against TensorFlow's CNN tutorial recipe, side by side. A report.
+
+    python -m tools.bestbench                        # both rows (see below), 3 seeds
+    python -m tools.bestbench --save instructors/bestbench.json
+    python -m tools.bestbench --part tutorial --save F   # one half (each fits one lock)
+    python -m tools.bestbench --part best --seeds 1 --save F
+
+On the same machine it trains
+
+* **TensorFlow's CNN tutorial recipe** (tensorflow.org/tutorials/images/cnn): its
+  three-convolution model on all 50,000 training images, 10 epochs, batch 32, Adam,
+  validating on the test set every epoch as the tutorial does; and
+* **the lesson's best model**, exactly as episode 7 defines it (its ``RunConfig``,
+  ``best_cfg`` and ``best_model`` cells are read from ``episodes/07-improve-training.md``
+  and run here, so the two cannot drift apart), on 45,000 training images with 5,000
+  held out for validation, once per seed;
+
+and prints training time (``fit`` only) and test accuracy, the best model's as the mean
+± standard deviation over the seeds, with the goal of issue 9: at least 0.74 test
+accuracy (mean of three seeds) in at most 0.3 of the tutorial recipe's time.
+
+Two rows: the machine **as is**, and with ``ONEDNN_MAX_CPU_ISA=AVX2``, which caps oneDNN
+at AVX2 so that the machine behaves like a CPU without AVX-512 or bfloat16 units (and
+``cnnlesson.mixed_precision_policy()`` answers ``float32``). Each row runs in its own
+subprocess, because oneDNN reads the variable once. On a CPU that has nothing beyond
+AVX2 (no AVX-512), the cap changes nothing: the second row is then the first one's
+measurement, labelled so, unless ``--always-both`` is given.
+
+``--save`` merges the parts measured into a JSON file (rows, per-seed numbers, machine,
+date and command), so the two halves can run at different times; the table is printed
+from everything in the file.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EPISODE = ROOT / "episodes" / "07-improve-training.md"
+GOAL_ACC = 0.74
+GOAL_RATIO = 0.3
+ROWS = {"as is": {}, "AVX2": {"ONEDNN_MAX_CPU_ISA": "AVX2"}}
+
+
+def episode_best_model_code():
+    """The cells of episode 7 that define RunConfig, best_cfg and best_model."""
+    from tools.notebooks import from_source
+    wanted = ("class RunConfig", "best_cfg = RunConfig", "def best_model")
+    cells = [c.source for c in from_source(EPISODE).cells
+             if c.cell_type == "code" and any(w in c.source for w in wanted)]
+    if len(cells) != len(wanted):
+        raise SystemExit(f"expected {len(wanted)} cells in {EPISODE.name} defining "
+                         f"{wanted}, found {len(cells)}")
+    return cells
+
+
+def tutorial_recipe(seed=42):
+    """tensorflow.org/tutorials/images/cnn, as published (Keras 3 spelling)."""
+    import keras
+    from keras import layers
+
+    import cnnlesson
+    full = cnnlesson.load_cifar10()
+    x_train, x_test = full.x_train / 255.0, full.x_test / 255.0
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([
+        keras.Input(shape=(32, 32, 3)),
+        layers.Conv2D(32, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.Flatten(),
+        layers.Dense(64, activation="relu"),
+        layers.Dense(10),
+    ])
+    model.compile(optimizer="adam",
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    start = time.perf_counter()
+    model.fit(x_train, full.y_train, epochs=10, batch_size=32,
+              validation_data=(x_test, full.y_test), verbose=2)
+    seconds = time.perf_counter() - start
+    _, acc = model.evaluate(x_test, full.y_test, batch_size=1000, verbose=0)
+    return {"seconds": round(seconds, 1), "test_acc": round(float(acc), 4), "seed": seed,
+            "n_train": len(x_train), "epochs": 10, "batch_size": 32}
+
+
+def best_model_runs(seeds):
+    from dataclasses import asdict, dataclass, replace  # noqa: F401  (the cells use them)
+
+    import keras
+    import numpy as np
+    from keras import layers  # noqa: F401
+
+    import cnnlesson
+    ns = {"keras": keras, "layers": layers, "np": np, "cnnlesson": cnnlesson,
+          "dataclass": dataclass, "replace": replace, "asdict": asdict, "SEED": 42,
+          "time": time}
+    ns["big"] = big = cnnlesson.load_lesson_data(n_train=45000, n_val=5000)
+    for src in episode_best_model_code():
+        exec(compile(src, str(EPISODE), "exec"), ns)
+    runs = []
+    for seed in seeds:
+        cfg = replace(ns["best_cfg"], seed=seed)
+        model = ns["best_model"](cfg)
+        start = time.perf_counter()
+        history = model.fit(big.x_train, big.y_train, epochs=cfg.epochs,
+                            batch_size=cfg.batch_size,
+                            validation_data=(big.x_val, big.y_val), verbose=2)
+        seconds = time.perf_counter() - start
+        _, acc = model.evaluate(big.x_test, big.y_test, batch_size=1000, verbose=0)
+        runs.append({"seed": seed, "seconds": round(seconds, 1),
+                     "val_acc": round(float(history.history["val_accuracy"][-1]), 4),
+                     "test_acc": round(float(acc), 4)})
+        print(f"best model, seed {seed}: {runs[-1]}", flush=True)
+    return {"config": {k: v for k, v in ns["best_cfg"].__dict__.items() if k != "seed"},
+            "policy": cnnlesson.mixed_precision_policy(), "runs": runs}
+
+
+def measure(part, seeds):
+    """Run in this process (the row's environment is already set)."""
+    from tools.benchmark import machine
+    out = {"machine": machine()}
+    if part in ("tutorial", "all"):
+        out["tutorial"] = tutorial_recipe()
+    if part in ("best", "all"):
+        out["best"] = best_model_runs(seeds)
+    return out
+
+
+def no_isa_beyond_avx2():
+    from cnnlesson.hardware import cpu_features
+    feats = cpu_features()
+    return bool(feats) and not any(f.startswith(("AVX-512", "AMX")) for f in feats)
+
+
+def run_row(row, part, seeds):
+    env = {**os.environ, **ROWS[row], "PYTHONUNBUFFERED": "1"}
+    if not ROWS[row]:
+        env.pop("ONEDNN_MAX_CPU_ISA", None)
+    cmd = [sys.executable, "-m", "tools.bestbench", "--_child", part, "--seeds", *map(str, seeds)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    sys.stdout.write(proc.stdout)
+    if proc.returncode:
+        raise SystemExit(f"row {row!r} failed (exit {proc.returncode})")
+    return json.loads(proc.stdout.rsplit("\nRESULT ", 1)[1])
+
+
+def merge(saved, row, result):
+    rows = saved.setdefault("rows", {})
+    old = rows.get(row, {})
+    if "best" in result and "best" in old and old["best"].get("config") == result["best"]["config"]:
+        seen = {r["seed"] for r in result["best"]["runs"]}
+        result["best"]["runs"] = sorted(
+            [r for r in old["best"]["runs"] if r["seed"] not in seen] + result["best"]["runs"],
+            key=lambda r: r["seed"])
+    rows[row] = {**old, **result}
+    return saved
+
+
+def summary(row):
+    t, b = row.get("tutorial"), row.get("best")
+    cells = {"tutorial s": "-", "tutorial acc": "-", "best s": "-", "best acc": "-",
+             "seeds": "-", "ratio": "-", "goal": "-", "precision": "-"}
+    if t:
+        cells["tutorial s"] = f"{t['seconds']:.0f}"
+        cells["tutorial acc"] = f"{t['test_acc']:.3f}"
+    if b and b["runs"]:
+        secs = [r["seconds"] for r in b["runs"]]
+        accs = [r["test_acc"] for r in b["runs"]]
+        sd = statistics.stdev(accs) if len(accs) > 1 else float("nan")
+        cells["best s"] = f"{statistics.mean(secs):.0f}"
+        cells["best acc"] = f"{statistics.mean(accs):.3f} ± {sd:.3f}"
+        cells["seeds"] = ",".join(str(r["seed"]) for r in b["runs"])
+        cells["precision"] = b["policy"]
+        if t:
+            ratio = statistics.mean(secs) / t["seconds"]
+            cells["ratio"] = f"{ratio:.2f}"
+            ok = statistics.mean(accs) >= GOAL_ACC and ratio <= GOAL_RATIO and len(accs) >= 3
+            cells["goal"] = "met" if ok else "not met"
+    return cells
+
+
+def table(saved):
+    head = ["row", "precision", "tutorial s", "tutorial acc", "best s", "best acc", "seeds",
+            "ratio", "goal"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name in ROWS:
+        row = saved.get("rows", {}).get(name)
+        if row is None:
+            continue
+        c = summary(row)
+        label = name + (" (= as is: " + row["same_as"] + ")" if row.get("same_as") else "")
+        lines.append("| " + " | ".join([label] + [c[h] for h in head[1:]]) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--part", choices=["tutorial", "best", "all"], default="all")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 42, 1234])
+    ap.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
+    ap.add_argument("--always-both", action="store_true",
+                    help="measure the AVX2 row even where the CPU has nothing beyond AVX2")
+    ap.add_argument("--save", metavar="JSON")
+    ap.add_argument("--_child", choices=["tutorial", "best", "all"], help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args._child:
+        result = measure(args._child, args.seeds)
+        print("\nRESULT " + json.dumps(result))
+        return
+    saved = {}
+    if args.save and Path(args.save).exists():
+        saved = json.loads(Path(args.save).read_text())
+    same = no_isa_beyond_avx2() and not args.always_both
+    for row in args.rows:
+        if row == "AVX2" and same:
+            continue  # filled in from "as is" below
+        print(f"== {row} ({ROWS[row] or 'no variable set'}): {args.part}", flush=True)
+        merge(saved, row, run_row(row, args.part, args.seeds))
+    if same and "as is" in saved.get("rows", {}):
+        saved["rows"]["AVX2"] = {**saved["rows"]["as is"],
+                                 "same_as": "this CPU has nothing beyond AVX2"}
+    saved.update(date=datetime.date.today().isoformat(),
+                 command="python -m tools.bestbench " + " ".join(sys.argv[1:]),
+                 goal={"test_acc_mean_at_least": GOAL_ACC, "time_ratio_at_most": GOAL_RATIO})
+    if args.save:
+        Path(args.save).write_text(json.dumps(saved, indent=1) + "\n")
+    print(table(saved))
+
+
+if __name__ == "__main__":
+    main()
