@@ -8,6 +8,7 @@ from .data import (CIFAR10_CLASSES, MNIST_CLASSES, DataError, load_cifar10,  # n
                    load_lesson_data, load_mnist, lesson_split)
 from .hardware import cpu_features, mixed_precision_policy  # noqa: F401
 from .predict import prepare_image  # noqa: F401
+from .tables import lesson_table  # noqa: F401
 from .report import quoted_numbers, setup_report  # noqa: F401
 
 __version__ = "0.1.0"

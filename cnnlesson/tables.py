@@ -1,0 +1,30 @@
+"""Small tables of results measured by the lesson's tools, which notebooks read.
+
+Some comparisons need several seeds, and training every seed would make a notebook too
+slow; a command (e.g. ``python -m tools.sweep``) measures them once and writes a CSV
+to ``episodes/data/``, with the command, date and machine in its ``#`` comment lines.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .data import DataError
+
+_PLACES = (Path(__file__).resolve().parents[1] / "episodes" / "data",
+           Path(__file__).resolve().parent / "tables")
+
+
+def lesson_table(name: str):
+    """The CSV table ``name`` (e.g. ``"search_seeds"``) as a DataFrame; its ``#`` lines
+    (how it was made) are in ``.attrs["made_by"]``."""
+    import pandas as pd
+    for folder in _PLACES:
+        path = folder / f"{name}.csv"
+        if path.exists():
+            table = pd.read_csv(path, comment="#")
+            table.attrs["made_by"] = [ln[1:].strip() for ln in path.read_text().splitlines()
+                                      if ln.startswith("#")]
+            return table
+    raise DataError(f"the table {name}.csv is not here (looked in "
+                    f"{', '.join(str(p) for p in _PLACES)}): it comes with the lesson's "
+                    "repository, in episodes/data/; clone the repository or copy that file")
