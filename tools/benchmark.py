@@ -129,6 +129,21 @@ def table(rows):
     return "\n".join(lines)
 
 
+def print_extras():
+    """Two figures measured by their own commands, printed here so one table has them all."""
+    from tools.notebooks import count_typed_lines
+    per_episode, total = count_typed_lines()
+    print(f"\nlines learners type in the code-along notebooks of the core "
+          f"(python -m tools.notebooks count): {total} "
+          f"({', '.join(f'{k[:2]}: {v}' for k, v in per_episode.items())}; goal at most 200)")
+    saved = ROOT / "instructors" / "bestbench.json"
+    if saved.exists():
+        from tools import bestbench
+        print(f"\nepisode 7's best model against TensorFlow's tutorial recipe, from {saved.name} "
+              f"(re-measure: python -m tools.bestbench --save instructors/bestbench.json):")
+        print(bestbench.table(json.loads(saved.read_text())))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("notebooks", nargs="*", help="numbers or names (default: all)")
@@ -168,6 +183,7 @@ def main(argv=None):
     print("budgets: " + ("all met" if not over else "'!' marks a budget exceeded in "
                          + ", ".join(over)))
     print(f"machine: {describe(m)}, TensorFlow {m['tensorflow']}")
+    print_extras()
     result = {"date": today, "machine": m,
               "budgets": {"cell_s": CELL_BUDGET_S, "core_s": CORE_BUDGET_S,
                           "memory_mb": MEMORY_BUDGET_MB},
