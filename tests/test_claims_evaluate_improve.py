@@ -126,26 +126,47 @@ def test_quoted_comparison_with_the_tutorial_is_the_saved_bestbench():
 
     root = Path(__file__).resolve().parents[1]
     saved = json.loads((root / "instructors" / "bestbench.json").read_text())
+    assert "AVX2" in saved["rows"], "the ONEDNN_MAX_CPU_ISA=AVX2 row is missing"
     row = saved["rows"]["as is"]
     runs = row["best"]["runs"]
-    assert len(runs) >= 3, "the best model's test accuracy is a mean over three seeds or more"
-    assert "AVX2" in saved["rows"], "the ONEDNN_MAX_CPU_ISA=AVX2 row is missing"
     text = " ".join((root / "episodes" / f"{IMPROVE}.md").read_text().split())
     m = re.search(r"the tutorial recipe took (\d+)<!--fixed--> seconds and reached "
                   r"(0\.\d+)<!--fixed--> test accuracy; the best model took "
-                  r"(0\.\d+)<!--fixed--> of that time and reached (0\.\d+)<!--fixed--> ± "
-                  r"(0\.\d+)<!--fixed--> \(mean ± standard deviation over seeds ([\d, and]+)\)",
-                  text)
+                  r"(0\.\d+)<!--fixed--> of that time \((0\.\d+)<!--fixed--> when each run "
+                  r"is timed by its fastest epoch.*?reached (0\.\d+)<!--fixed--> test accuracy, "
+                  r"the mean over its seeds", text)
     assert m, "episode 7 no longer quotes the bestbench comparison in the expected words"
-    t_s, t_acc, ratio, mean, sd, seeds = m.groups()
+    t_s, t_acc, ratio, fast_ratio, mean = (float(g) for g in m.groups())
+    t = row["tutorial"]
     secs = statistics.mean(r["seconds"] for r in runs)
     accs = [r["test_acc"] for r in runs]
-    assert abs(float(t_s) - row["tutorial"]["seconds"]) <= 1
-    assert abs(float(t_acc) - row["tutorial"]["test_acc"]) <= 0.0051
-    assert abs(float(ratio) - secs / row["tutorial"]["seconds"]) <= 0.0051
-    assert abs(float(mean) - statistics.mean(accs)) <= 0.0051
-    assert abs(float(sd) - statistics.stdev(accs)) <= 0.0051
-    assert sorted(int(s) for s in re.findall(r"\d+", seeds)) == sorted(r["seed"] for r in runs)
-    # the text says the best model beats the tutorial in less than half of its time
-    assert statistics.mean(accs) > row["tutorial"]["test_acc"]
-    assert secs / row["tutorial"]["seconds"] < 0.5
+    fast_t = min(t["epoch_seconds"]) * t["epochs"]
+    fast_b = statistics.mean(min(r["epoch_seconds"]) * len(r["epoch_seconds"]) for r in runs)
+    assert abs(t_s - t["seconds"]) <= 1
+    assert abs(t_acc - t["test_acc"]) <= 0.0051
+    assert abs(ratio - secs / t["seconds"]) <= 0.0051
+    assert abs(fast_ratio - fast_b / fast_t) <= 0.0051
+    assert abs(mean - statistics.mean(accs)) <= 0.00051
+    # what the text concludes: better than the tutorial, in less than half its time
+    assert min(accs) > t["test_acc"] and max(ratio, fast_ratio) < 0.5
+    assert len(runs) >= 3, (
+        f"the best model's test accuracy must be a mean over three seeds, the file has "
+        f"{len(runs)}: run `python -m tools.bestbench --part best --seeds 42 1234 --save "
+        f"instructors/bestbench.json`, then update the numbers quoted in episode 7")
+
+
+def test_search_conclusions_hold_for_every_stored_seed():
+    """Episode 7 states only what holds in every seed of the stored sweep."""
+    t = _stored_search()
+    piv = t.pivot_table(index="seed", columns=["dropout", "learning_rate"],
+                        values="best_val_accuracy")
+    assert len(piv) >= 3
+    assert (piv[(0.25, 3e-4)] > piv[(0.5, 3e-4)]).all(), "low lr: dropout 0.25 beats 0.5"
+    assert (piv[(0.5, 3e-3)] > piv[(0.5, 3e-4)]).all(), "dropout 0.5: high lr beats low"
+    best = piv.idxmax(axis=1)
+    assert best.nunique() > 1, "the text says the best configuration changes with the seed"
+    volatile = (0.25, 3e-3)
+    assert (best == volatile).sum() >= 2, "the text says it won in two seeds"
+    assert (piv[volatile] == piv.min(axis=1)).any(), "... and came last in another"
+    assert piv.std().idxmax() == volatile, "... so it has the largest spread"
+    assert piv.mean().idxmax() != volatile, "... and its mean is not the highest"
