@@ -218,6 +218,24 @@ def instructor_copy(nb):
     return _finish(ic, "instructor copy: with instructor notes and open solutions")
 
 
+def _collapse_answers(parts, opening):
+    """Markdown of a cell's parts: instructor notes dropped, each answer in a closed
+    ``<details>`` block (``opening`` is its start tag) under its heading."""
+    text = []
+    for is_solution, chunk in parts:
+        chunk = strip_instructor_notes(chunk)
+        if not is_solution:
+            text.append(chunk)
+            continue
+        heading, _, rest = chunk.partition("\n") if SOLUTION_HEADING.match(chunk) else ("", "", chunk)
+        if heading:
+            text.append(heading)
+        if rest.strip():
+            text.append(opening + "<summary>Show the answer</summary>\n\n" + rest.strip()
+                        + "\n\n</details>")
+    return "\n\n".join(t.strip("\n") for t in text if t.strip())
+
+
 def learner(nb):
     """No outputs, no instructor notes, no plumbing; solutions collapsed until asked for."""
     src = copy.deepcopy(nb)
@@ -235,19 +253,7 @@ def learner(nb):
             _set_tags(cell, [t for t in tags(cell) if t != CHECK_TAG])
             cells.append(cell)
             continue
-        text = []
-        for is_solution, chunk in parts:
-            chunk = strip_instructor_notes(chunk)
-            if not is_solution:
-                text.append(chunk)
-                continue
-            heading, _, rest = chunk.partition("\n") if SOLUTION_HEADING.match(chunk) else ("", "", chunk)
-            if heading:
-                text.append(heading)
-            if rest.strip():
-                text.append("<details><summary>Show the answer</summary>\n\n" + rest.strip()
-                            + "\n\n</details>")
-        text = "\n\n".join(t.strip("\n") for t in text if t.strip())
+        text = _collapse_answers(parts, "<details>")
         if text:
             cells.append(_md(cell, text))
     src.cells = cells
@@ -296,19 +302,7 @@ def site_view(nb):
                 _set_tags(cell, tags(cell) + ["hide-cell"])
             cells.append(cell)
             continue
-        text = []
-        for is_solution, chunk in parts:
-            chunk = strip_instructor_notes(chunk)
-            if not is_solution:
-                text.append(chunk)
-                continue
-            heading, _, rest = chunk.partition("\n") if SOLUTION_HEADING.match(chunk) else ("", "", chunk)
-            if heading:
-                text.append(heading)
-            if rest.strip():
-                text.append("<details class=\"lesson-solution\"><summary>Show the answer</summary>"
-                            "\n\n" + rest.strip() + "\n\n</details>")
-        text = "\n\n".join(t.strip("\n") for t in text if t.strip())
+        text = _collapse_answers(parts, "<details class=\"lesson-solution\">")
         if text:
             cells.append(_md(cell, text))
     view.cells = cells
