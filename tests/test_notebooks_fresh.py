@@ -161,6 +161,8 @@ def test_learners_type_at_most_200_lines_in_the_core():
     counts, total = notebooks.count_typed_lines()
     assert set(counts) == {md.stem for md in SOURCES if md.stem[:2] in notebooks.CORE}
     assert total <= 200, f"learners type {total} lines in the code-along notebooks of 01-05: {counts}"
+    counts, strict = notebooks.count_typed_lines(faded_in_full=True)
+    assert total < strict <= 200, f"{strict} lines counting the faded examples in full: {counts}"
     faded = sum(1 for md in SOURCES if md.stem[:2] in notebooks.CORE
                 for c in notebooks.from_source(md).cells if notebooks.FADED_TAG in _tags(c))
     assert faded >= 2, "at least two faded examples in the core"

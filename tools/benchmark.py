@@ -139,7 +139,8 @@ def print_extras():
     per_episode, total = count_typed_lines()
     print(f"\nlines learners type in the code-along notebooks of the core "
           f"(python -m tools.notebooks count): {total} "
-          f"({', '.join(f'{k[:2]}: {v}' for k, v in per_episode.items())}; goal at most 200)")
+          f"({', '.join(f'{k[:2]}: {v}' for k, v in per_episode.items())}; goal at most 200); "
+          f"{count_typed_lines(faded_in_full=True)[1]} counting the faded examples in full")
     saved = ROOT / "instructors" / "bestbench.json"
     if saved.exists():
         from tools import bestbench

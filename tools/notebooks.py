@@ -475,23 +475,25 @@ def _code_lines(source):
             if line.strip() and not line.strip().startswith("#")]
 
 
-def typed_lines(md_path: Path):
+def typed_lines(md_path: Path, faded_in_full=False):
     """Lines a learner types in the code-along notebook of one episode: every non-blank,
-    non-comment line of the cells emptied there, and one per blank of a faded example."""
+    non-comment line of the cells emptied there, and one per blank of a faded example
+    (with ``faded_in_full``, every code line of a faded example, the strictest reading:
+    a learner who retypes the example instead of filling its blanks)."""
     n = 0
     for cell, is_solution in segments(from_source(md_path)):
         if cell.cell_type != "code" or is_solution or NUMBERS_TAG in tags(cell):
             continue
-        if FADED_TAG in tags(cell):
+        if FADED_TAG in tags(cell) and not faded_in_full:
             n += sum(1 for line in cell.source.split("\n") if BLANK_MARK.search(line))
         elif KEEP_TAG not in tags(cell):
             n += len(_code_lines(cell.source))
     return n
 
 
-def count_typed_lines(episodes=CORE):
+def count_typed_lines(episodes=CORE, faded_in_full=False):
     """{episode: lines typed} for the core's code-along notebooks, and the total."""
-    counts = {md.stem: typed_lines(md) for md in episode_sources()
+    counts = {md.stem: typed_lines(md, faded_in_full) for md in episode_sources()
               if md.stem.split("-")[0] in episodes}
     return counts, sum(counts.values())
 
@@ -511,7 +513,9 @@ def main(argv=None):
         for name, n in counts.items():
             print(f"{name}: {n} lines to type")
         print(f"core lesson (episodes {CORE[0]}-{CORE[-1]}): {total} lines typed in the "
-              f"code-along notebooks (solutions not included)")
+              f"code-along notebooks (solutions not included); "
+              f"{count_typed_lines(faded_in_full=True)[1]} if every line of the faded "
+              f"examples is counted, not only their blanks")
         return 0
     if args.cmd == "check":
         problems = stale_files()
