@@ -2,7 +2,9 @@
 
 Some comparisons need several seeds, and training every seed would make a notebook too
 slow; a command (e.g. ``python -m tools.sweep``) measures them once and writes a CSV
-to ``episodes/data/``, with the command, date and machine in its ``#`` comment lines.
+to ``cnnlesson/tables/``, with the command, date and machine in its ``#`` comment lines.
+The tables are package data: they come with ``pip install cnnlesson`` (Colab's install
+cell), so a notebook that reads one runs without a clone of the repository.
 """
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ from pathlib import Path
 
 from .data import DataError
 
-_PLACES = (Path(__file__).resolve().parents[1] / "episodes" / "data",
-           Path(__file__).resolve().parent / "tables")
+TABLES = Path(__file__).resolve().parent / "tables"
+_PLACES = (TABLES,)
 
 
 def lesson_table(name: str):
@@ -27,4 +29,5 @@ def lesson_table(name: str):
             return table
     raise DataError(f"the table {name}.csv is not here (looked in "
                     f"{', '.join(str(p) for p in _PLACES)}): it comes with the lesson's "
-                    "repository, in episodes/data/; clone the repository or copy that file")
+                    "package, in cnnlesson/tables/: reinstall it (pip install --force-reinstall "
+                    "cnnlesson) or copy that file there")

@@ -10,6 +10,8 @@ is skipped, with the reason, when PyPI cannot be reached; in CI (CI=true) that f
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import re
 import sys
 from pathlib import Path
@@ -224,3 +226,25 @@ def test_the_colab_check_says_which_python_it_runs_on(monkeypatch, tmp_path):
         assert f"Colab's Python {lesson.colab_python()} is not installed here" in note
     python, note = lesson.colab_interpreter(sys.executable)
     assert python == sys.executable and "as asked" in note
+
+
+def test_the_installed_package_carries_the_tables_the_notebooks_read(tmp_path):
+    """Colab installs cnnlesson with pip, without the repository: the measured tables that
+    episode 7 reads must be inside the wheel."""
+    import zipfile
+    from cnnlesson.tables import TABLES
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "cnnlesson", src / "cnnlesson",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", src / "pyproject.toml")
+    p = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                        "-w", str(tmp_path / "dist"), str(src)], capture_output=True, text=True)
+    if p.returncode and lesson.pypi_reachable():
+        pytest.skip("building a wheel needs setuptools from PyPI, which is unreachable here")
+    assert p.returncode == 0, p.stderr[-2000:]
+    (wheel,) = (tmp_path / "dist").glob("cnnlesson-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tables = sorted(t.name for t in TABLES.glob("*.csv"))
+    assert tables, "no tables in cnnlesson/tables"
+    for t in tables:
+        assert f"cnnlesson/tables/{t}" in names, f"{t} is not in the wheel"

@@ -34,6 +34,8 @@ class Run:
     wall_s: float = 0.0
     cell_s: list = field(default_factory=list)  # (cell index, seconds) of code cells
     peak_rss_mb: float = 0.0
+    peak_anon_mb: float = 0.0  # anonymous memory only: what the kernel cannot give back
+    cell_peak_mb: list = field(default_factory=list)  # (cell index, peak RSS so far)
     device: str = "?"
     error: str | None = None
 
@@ -48,6 +50,19 @@ def _tree_rss(proc):
         return sum(p.memory_info().rss for p in procs)
     except psutil.Error:
         return 0
+
+
+def _anon(proc):
+    """Anonymous resident memory (heap, arrays, tensors) of a process: unlike the pages of
+    shared libraries, which every kernel shares and the system can drop under pressure,
+    these count against a memory limit such as Binder's."""
+    try:
+        for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def _vm_hwm(pid):
@@ -75,6 +90,7 @@ def execute(nb, cwd, timeout=900, env=None):
     os.environ.pop("MPLBACKEND", None)
     os.environ.update({"TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
     peak = [0]
+    anon = [0]
     stop = threading.Event()
     try:
         with client.setup_kernel():
@@ -83,6 +99,7 @@ def execute(nb, cwd, timeout=900, env=None):
             def poll():
                 while not stop.is_set():
                     peak[0] = max(peak[0], _tree_rss(proc))
+                    anon[0] = max(anon[0], _anon(proc))
                     stop.wait(0.2)
 
             watcher = threading.Thread(target=poll, daemon=True)
@@ -95,6 +112,7 @@ def execute(nb, cwd, timeout=900, env=None):
                     t = time.perf_counter()
                     client.execute_cell(cell, i)
                     run.cell_s.append((i, time.perf_counter() - t))
+                    run.cell_peak_mb.append((i, max(peak[0], _vm_hwm(proc.pid)) / 2**20))
             except Exception as err:  # noqa: BLE001 - reported, not hidden
                 run.error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1][:200]}"
             run.wall_s = time.perf_counter() - start
@@ -114,6 +132,7 @@ def execute(nb, cwd, timeout=900, env=None):
         os.environ.clear()
         os.environ.update(old_env)
     run.peak_rss_mb = peak[0] / 2**20
+    run.peak_anon_mb = anon[0] / 2**20
     return run
 
 

@@ -407,7 +407,10 @@ def cmd_test_colab(args) -> int:
         shutil.copy(nb, tree / "notebooks" / nb.name)
     versions = ("import sys, tensorflow as tf, keras, numpy, pandas; print('Colab check: Python', "
                 "sys.version.split()[0], '/ TensorFlow', tf.__version__, '/ Keras', "
-                "keras.__version__, '/ NumPy', numpy.__version__, '/ pandas', pandas.__version__)")
+                "keras.__version__, '/ NumPy', numpy.__version__, '/ pandas', pandas.__version__); "
+                # the installed package carries the tables that episode 7 reads
+                "import cnnlesson; print('tables in the installed package:', "
+                "len(cnnlesson.lesson_table('search_seeds')), 'rows of search_seeds')")
     if run([py, "-c", versions]):
         return 1
     return run([py, "-m", "pytest", *[f"notebooks/{nb.name}" for nb in chosen]], cwd=tree)

@@ -1,7 +1,7 @@
 """Seed sweep of episode 7's hyperparameter search: the same grid, several seeds, one CSV.
 
     python -m tools.sweep                                  # seeds 1 42 1234, all rows
-    python -m tools.sweep --seeds 7 --out episodes/data/search_seeds.csv   # add a seed
+    python -m tools.sweep --seeds 7 --out cnnlesson/tables/search_seeds.csv   # add a seed
 
 Episode 7 runs its small grid (dropout 0.25 or 0.5 x learning rate 3e-4 or 3e-3, 5
 epochs each on the lesson's 5,000 training images) once, with one seed. Whether the
@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EPISODE = ROOT / "episodes" / "07-improve-training.md"
-DEFAULT_OUT = ROOT / "episodes" / "data" / "search_seeds.csv"
+DEFAULT_OUT = ROOT / "cnnlesson" / "tables" / "search_seeds.csv"
 GRID = [(dropout, lr) for dropout in (0.25, 0.5) for lr in (3e-4, 3e-3)]
 EPOCHS = 5
 FIELDS = ["seed", "dropout", "learning_rate", "epochs", "best_val_accuracy"]
