@@ -43,14 +43,40 @@ def make_cifar_archive(per_batch=20, n_test=20):
     return buf.getvalue(), arrays
 
 
-class Server:
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 for one test, used as a context manager;
+    a subclass builds its request handler (a QuietHandler) and calls ``_listen``."""
+
+    def _listen(self, handler):
+        self.done = threading.Event()  # set on exit: handlers that wait give up
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Server(LoopbackServer):
     """A loopback HTTP server: serves files from a dict, or misbehaves on purpose."""
 
     def __init__(self, files, truncate=False):
         self.files, self.truncate, self.requests = files, truncate, []
         outer = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802
                 outer.requests.append(self.path)
                 body = outer.files.get(self.path.rsplit("/", 1)[-1])
@@ -65,20 +91,7 @@ class Server:
                     self.wfile.flush()
                     self.close_connection = True
 
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._listen(Handler)
 
 
 def closed_port_url():

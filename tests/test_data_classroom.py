@@ -26,14 +26,14 @@ import pytest
 import cnnlesson.data as data
 from cnnlesson import share
 from cnnlesson.data import DataError
-from test_data import (assert_one_sentence, leftovers, make_cifar_archive,  # noqa: F401
+from test_data import (LoopbackServer, QuietHandler, assert_one_sentence, leftovers, make_cifar_archive,  # noqa: F401
                        make_cifar_folder, no_env, official)
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "cifar-10-python.tar.gz"
 
 
-class Server:
+class Server(LoopbackServer):
     """A loopback HTTP server that honours ``Range`` and misbehaves on request.
 
     ``cut``: the first full download is cut off halfway; ``ignore_range``: always
@@ -44,12 +44,11 @@ class Server:
     def __init__(self, files, *, cut=False, ignore_range=False, html=False, slow=0.0,
                  stall=False):
         self.files, self.requests, self.sent = files, [], 0
-        self.done = threading.Event()
         self.cut, self.ignore_range, self.html, self.slow, self.stall = (
             cut, ignore_range, html, slow, stall)
         outer = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802
                 rng = self.headers.get("Range")
                 outer.requests.append((self.path, rng))
@@ -93,22 +92,7 @@ class Server:
                     if outer.slow:
                         time.sleep(outer.slow / pieces)
 
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.done.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._listen(Handler)
 
 
 @pytest.fixture

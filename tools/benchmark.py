@@ -5,7 +5,9 @@
     python -m tools.benchmark --save instructors/benchmark.json
 
 Each notebook runs top to bottom in a fresh kernel. For each, the table gives the
-wall time, the slowest cell, the kernel's peak resident memory and the device
+wall time, the slowest cell, the kernel's peak resident memory (and how much of it is
+anonymous memory, arrays and tensors, rather than the pages of shared libraries that
+every kernel shares; and which cell raised it most, after the imports) and the device
 TensorFlow used, and marks what exceeds the lesson's budgets (60 s per cell, 10
 minutes for the core lesson, 1 GiB per notebook so that it fits Binder's guaranteed
 memory). The executed notebooks are kept in _build/executed/ (the website uses them)
@@ -117,19 +119,32 @@ def merge(path, result):
     return {**result, "notebooks": rows}
 
 
+def memory_cell(cell_peaks):
+    """[cell index, MB] of the cell that raised the peak memory most (the kernel's start
+    and imports count for the first code cell); None without measurements."""
+    rises, last = [], 0.0
+    for i, mb in cell_peaks:
+        rises.append([i, round(mb - last, 1)])
+        last = max(last, mb)
+    return max(rises[1:] or rises, key=lambda r: r[1]) if rises else None
+
+
 def flag(ok):
     return "" if ok else " !"
 
 
 def table(rows):
-    head = ["notebook", "wall (s)", "slowest cell (s)", "peak memory (MB)", "device", "status"]
+    head = ["notebook", "wall (s)", "slowest cell (s)", "peak memory (MB)",
+            "of it anonymous (MB)", "cell that raised it most (MB)", "device", "status"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         lines.append(
             f"| {r['notebook']} | {r['wall_s']:.1f} | "
             f"cell {r['slowest_cell']}: {r['slowest_s']:.1f}{flag(r['slowest_s'] <= CELL_BUDGET_S)} | "
             f"{r['peak_rss_mb']:.0f}{flag(r['peak_rss_mb'] <= MEMORY_BUDGET_MB)} | "
-            f"{r['device']} | {r['error'] or 'ok'} |")
+            f"{r.get('peak_anon_mb', float('nan')):.0f} | "
+            + (f"cell {r['memory_cell'][0]}: +{r['memory_cell'][1]:.0f}" if r.get("memory_cell")
+               else "-") + f" | {r['device']} | {r['error'] or 'ok'} |")
     return "\n".join(lines)
 
 
@@ -166,7 +181,9 @@ def main(argv=None):
         cell, slowest = run.slowest
         rows.append({"notebook": path.stem, "wall_s": round(run.wall_s, 2),
                      "slowest_cell": cell, "slowest_s": round(slowest, 2),
-                     "peak_rss_mb": round(run.peak_rss_mb, 1), "device": run.device,
+                     "peak_rss_mb": round(run.peak_rss_mb, 1),
+                     "peak_anon_mb": round(run.peak_anon_mb, 1),
+                     "memory_cell": memory_cell(run.cell_peak_mb), "device": run.device,
                      "error": run.error, "date": today, "machine": describe(m),
                      "code_sha256": code_fingerprint(path.stem),
                      "numbers": lesson_numbers(run.nb),
