@@ -27,14 +27,9 @@ import pytest
 
 from tools.execute import EXECUTED  # noqa: E402  (the one place that names it)
 from tools.notebooks import write_test_build  # noqa: E402
+from tools.nbval_setup import IPyNbCell  # noqa: E402  (log level, inline plots, stderr)
 
 ROOT = Path(__file__).resolve().parent
-
-# TensorFlow's C++ log lines go to the kernel's stderr; keep them out of the way.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# (No MPLBACKEND here: the kernels inherit this environment, and must keep IPython's
-# inline backend so that figures are drawn into the notebooks.)
-os.environ.pop("MPLBACKEND", None)
 
 # nbval runs the test build, never the learners' copies
 collect_ignore_glob = ["notebooks/*", "instructors/notebooks/*"]
@@ -51,23 +46,6 @@ def pytest_configure(config):
             arg = os.path.relpath(ROOT / "_build" / "test-notebooks" / path.name)
         args.append(arg)
     config.args[:] = args
-
-try:
-    from nbval.plugin import IPyNbCell
-except ImportError:  # pragma: no cover - nbval is in requirements.txt
-    IPyNbCell = None
-else:
-    _compare = IPyNbCell.compare_outputs
-
-    def _compare_without_stderr(self, test, ref, skip_compare=None):
-        """Compare checked cells' outputs, ignoring stderr (log noise, warnings)."""
-        def keep(outputs):
-            return [o for o in outputs
-                    if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
-        return _compare(self, keep(test), keep(ref), skip_compare)
-
-    IPyNbCell.compare_outputs = _compare_without_stderr
-
 
 def _is_cell(item):
     return IPyNbCell is not None and isinstance(item, IPyNbCell)

@@ -52,24 +52,15 @@ def _tree_rss(proc):
         return 0
 
 
-def _anon(proc):
-    """Anonymous resident memory (heap, arrays, tensors) of a process: unlike the pages of
-    shared libraries, which every kernel shares and the system can drop under pressure,
-    these count against a memory limit such as Binder's."""
-    try:
-        for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _vm_hwm(pid):
-    """Peak resident set size of one process, from the kernel's own accounting."""
+def _status_bytes(pid, field):
+    """A memory figure of one process from the kernel's own accounting (/proc/PID/status):
+    ``VmHWM``, its peak resident set size, or ``RssAnon``, its anonymous resident memory
+    (heap, arrays, tensors). Unlike the pages of shared libraries, which every kernel
+    shares and the system can drop under pressure, anonymous memory counts against a
+    memory limit such as Binder's."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     except OSError:
         pass
@@ -99,7 +90,7 @@ def execute(nb, cwd, timeout=900, env=None):
             def poll():
                 while not stop.is_set():
                     peak[0] = max(peak[0], _tree_rss(proc))
-                    anon[0] = max(anon[0], _anon(proc))
+                    anon[0] = max(anon[0], _status_bytes(proc.pid, "RssAnon"))
                     stop.wait(0.2)
 
             watcher = threading.Thread(target=poll, daemon=True)
@@ -112,7 +103,7 @@ def execute(nb, cwd, timeout=900, env=None):
                     t = time.perf_counter()
                     client.execute_cell(cell, i)
                     run.cell_s.append((i, time.perf_counter() - t))
-                    run.cell_peak_mb.append((i, max(peak[0], _vm_hwm(proc.pid)) / 2**20))
+                    run.cell_peak_mb.append((i, max(peak[0], _status_bytes(proc.pid, "VmHWM")) / 2**20))
             except Exception as err:  # noqa: BLE001 - reported, not hidden
                 run.error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1][:200]}"
             run.wall_s = time.perf_counter() - start
@@ -125,7 +116,7 @@ def execute(nb, cwd, timeout=900, env=None):
                 run.device = "?"
             finally:
                 nb.cells.pop()
-            peak[0] = max(peak[0], _vm_hwm(proc.pid) + sum(
+            peak[0] = max(peak[0], _status_bytes(proc.pid, "VmHWM") + sum(
                 c.memory_info().rss for c in proc.children(recursive=True)))
     finally:
         stop.set()

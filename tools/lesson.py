@@ -364,31 +364,11 @@ addopts = -ra -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-t
 timeout = 1200
 filterwarnings = ignore::DeprecationWarning
 """
-COLAB_CONFTEST = '''"""nbval on Colab's versions: stderr (log lines, warnings) is not compared."""
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.pop("MPLBACKEND", None)  # kernels keep IPython's inline backend
-
-from nbval.plugin import IPyNbCell  # noqa: E402
-
-_compare = IPyNbCell.compare_outputs
-
-
-def _compare_without_stderr(self, test, ref, skip_compare=None):
-    def keep(outputs):
-        return [o for o in outputs
-                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
-    return _compare(self, keep(test), keep(ref), skip_compare)
-
-
-IPyNbCell.compare_outputs = _compare_without_stderr
-'''
 
 
 def cmd_test_colab(args) -> int:
     """nbval on the core learners' notebooks in the Colab environment, in a folder of its
-    own, _build/colab/run (its own pytest set-up: see COLAB_CONFTEST)."""
+    own, _build/colab/run (its own pytest set-up: tools/nbval_setup.py as its conftest.py)."""
     py = venv_python(COLAB_VENV)
     python, _ = colab_interpreter(args.python)
     if not py.exists() or args.rebuild or _python_version(py) != _python_version(python):
@@ -398,7 +378,7 @@ def cmd_test_colab(args) -> int:
     shutil.rmtree(tree, ignore_errors=True)
     (tree / "notebooks").mkdir(parents=True)
     (tree / "pytest.ini").write_text(COLAB_PYTEST_INI)
-    (tree / "conftest.py").write_text(COLAB_CONFTEST)
+    shutil.copy(ROOT / "tools" / "nbval_setup.py", tree / "conftest.py")
     if (ROOT / "fig").is_dir():
         shutil.copytree(ROOT / "fig", tree / "fig")
     only = args.only or list(CORE)

@@ -1,0 +1,30 @@
+"""What every nbval run of the lesson needs, in one place: the repository's conftest.py
+imports it, and ``tools/lesson.py test-colab`` copies this file as the conftest.py of
+the Colab check's own folder (which runs in another environment, without the repository).
+
+* TensorFlow's C++ log lines go to the kernel's stderr: kept out of the way.
+* No MPLBACKEND: the kernels inherit this environment and must keep IPython's inline
+  backend, so that figures are drawn into the notebooks.
+* Checked cells (``nbval-check-output``) are compared without their stderr (log lines
+  and warnings, which differ between machines and versions).
+"""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.pop("MPLBACKEND", None)
+
+try:
+    from nbval.plugin import IPyNbCell
+except ImportError:  # pragma: no cover - nbval is in requirements.txt
+    IPyNbCell = None
+else:
+    _compare = IPyNbCell.compare_outputs
+
+    def _compare_without_stderr(self, test, ref, skip_compare=None):
+        def keep(outputs):
+            return [o for o in outputs
+                    if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        return _compare(self, keep(test), keep(ref), skip_compare)
+
+    if getattr(_compare, "__name__", "") != "_compare_without_stderr":  # patch once
+        IPyNbCell.compare_outputs = _compare_without_stderr
