@@ -236,15 +236,26 @@ def _collapse_answers(parts, opening):
     return "\n\n".join(t.strip("\n") for t in text if t.strip())
 
 
-def learner(nb):
-    """No outputs, no instructor notes, no plumbing; solutions collapsed until asked for."""
+def _without_plumbing(nb):
+    """A copy of ``nb`` and its (cell, parts) segments for learners' copies: no
+    ``lesson-numbers`` cell, no stored outputs."""
     src = copy.deepcopy(nb)
-    cells = []
+    pairs = []
     for cell, parts in segments(src):
         if NUMBERS_TAG in tags(cell):
             continue
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+        pairs.append((cell, parts))
+    return src, pairs
+
+
+def learner(nb):
+    """No outputs, no instructor notes, no plumbing; solutions collapsed until asked for."""
+    src, pairs = _without_plumbing(nb)
+    cells = []
+    for cell, parts in pairs:
+        if cell.cell_type == "code":
             cell.source = _unmark(cell.source)
             if parts:  # a solution
                 cell.source = "# @title Solution\n" + cell.source
@@ -262,15 +273,12 @@ def learner(nb):
 
 def code_along(nb):
     """The workshop version: no solutions, no notes, typed code cells emptied."""
-    src = copy.deepcopy(nb)
+    src, pairs = _without_plumbing(nb)
     cells = []
-    for cell, parts in segments(src):
-        if NUMBERS_TAG in tags(cell):
-            continue
+    for cell, parts in pairs:
         if cell.cell_type == "code":
             if parts:
                 continue  # solution code
-            cell.outputs, cell.execution_count = [], None
             if FADED_TAG in tags(cell):
                 cell.source = fade(cell.source)
             elif KEEP_TAG not in tags(cell):
