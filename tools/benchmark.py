@@ -75,7 +75,29 @@ def machine():
             "tensorflow": md.version("tensorflow"), "platform": platform.platform(),
             "cpu_features": cpu_features(),
             "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA") or None,
+            "onednn_isa": onednn_isa(),
             "precision": mixed_precision_policy(gpu_capability=None)}
+
+
+def onednn_isa():
+    """The instruction set oneDNN (TensorFlow's CPU kernels) really dispatches to here,
+    e.g. 'Intel AVX2' or 'Intel AVX-512 with Intel DL Boost and bfloat16 support', read
+    from its verbose log in a child process: with ONEDNN_MAX_CPU_ISA set it shows the
+    cap in effect, and on a CPU without AVX-512 that the cap changes nothing."""
+    import subprocess
+    code = ("import numpy as np, keras\n"
+            "m = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3)])\n"
+            "m.predict(np.zeros((2, 8, 8, 3), 'float32'), verbose=0)\n")
+    env = {**os.environ, "ONEDNN_VERBOSE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env=env, timeout=120).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in out.splitlines():
+        if ",info,cpu,isa:" in line:
+            return line.split("isa:", 1)[1].strip()
+    return None
 
 
 def describe(m):
@@ -83,6 +105,8 @@ def describe(m):
     feats = ", ".join(m.get("cpu_features") or []) or "CPU features unknown"
     if m.get("onednn_max_cpu_isa"):
         feats += f", capped at {m['onednn_max_cpu_isa']}"
+    if m.get("onednn_isa"):
+        feats += f"; oneDNN uses {m['onednn_isa']}"
     return f"{m['cores']} cores, {m['cpu']} ({feats}; {m.get('precision', '?')})"
 
 
