@@ -3,7 +3,9 @@
 Order of a run: unit tests, then every notebook of the test build (nbval, lax mode:
 cells tagged ``nbval-check-output`` are compared with their reference outputs),
 then the tests marked ``after_notebooks`` that check the prose's claims against
-the run that just happened, then the website's browser tests.
+the run that just happened, then the website's browser tests. Tests marked ``overlap``
+(the pins check, which waits on PyPI) start in a thread at collection and report with
+the claims, so their waiting overlaps with the notebooks' computing.
 
 nbval runs the test build, ``_build/test-notebooks/`` (the instructor copy plus the
 tests' plumbing: the ``lesson-numbers`` cell and the ``CNNLESSON_SEED`` cell), which
@@ -51,15 +53,19 @@ def _is_cell(item):
     return IPyNbCell is not None and isinstance(item, IPyNbCell)
 
 
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: only what will run
 def pytest_collection_modifyitems(session, config, items):
     def rank(item):
         if _is_cell(item):
             return 1
         if item.get_closest_marker("browser"):
             return 3
-        if item.get_closest_marker("after_notebooks"):
+        if item.get_closest_marker("after_notebooks") or item.get_closest_marker("overlap"):
             return 2
         return 0
+    for item in items:
+        if item.get_closest_marker("overlap"):
+            item.module.start_background()
     items.sort(key=rank)  # stable: keeps file and cell order within each group
     last = {}
     for item in items:

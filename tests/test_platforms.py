@@ -9,6 +9,7 @@ is skipped, with the reason, when PyPI cannot be reached; in CI (CI=true) that f
 """
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import shutil
 import subprocess
@@ -25,14 +26,32 @@ from tools import lesson  # noqa: E402
 # ------------------------------------------------------------------ the pins resolve
 
 
+_pins = None  # the resolution runs in a thread: it waits on the network, not the CPU
+
+
+def start_background():
+    """Start the pins check now (conftest.py calls this at collection for tests marked
+    ``overlap``); the test itself runs after the notebooks and collects the result, so
+    that the minutes of waiting on PyPI overlap with nbval's minutes of computing."""
+    global _pins
+    if _pins is None:
+        def check():
+            why = lesson.pypi_reachable()
+            if why:
+                return why, [], []
+            lines = []
+            return None, lines, lesson.check_pins(log=lines.append)
+        _pins = concurrent.futures.ThreadPoolExecutor(1).submit(check)
+    return _pins
+
+
+@pytest.mark.overlap
 def test_pins_resolve_on_every_platform_and_python():
-    why = lesson.pypi_reachable()
+    why, lines, results = start_background().result()
     if why:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(f"{why}: CI must check that the pins resolve (CI=true)")
         pytest.skip(f"{why}: cannot check that the pins resolve on every platform")
-    lines = []
-    results = lesson.check_pins(log=lines.append)
     print("\n".join(lines))
     bad = [line for line in lines if line.startswith("FAIL")]
     assert not bad, "\n".join(bad)
