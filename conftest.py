@@ -33,6 +33,11 @@ from tools.nbval_setup import IPyNbCell  # noqa: E402  (log level, inline plots,
 
 ROOT = Path(__file__).resolve().parent
 
+# pytest resolves `testpaths` after importing this file and before pytest_configure,
+# dropping folders that do not exist: in a fresh clone the test build would be left out
+# and nbval would run nothing. The folder exists from here on; pytest_configure fills it.
+(ROOT / "_build" / "test-notebooks").mkdir(parents=True, exist_ok=True)
+
 # nbval runs the test build, never the learners' copies
 collect_ignore_glob = ["notebooks/*", "instructors/notebooks/*"]
 
