@@ -13,21 +13,19 @@ from pathlib import Path
 from .data import DataError
 
 TABLES = Path(__file__).resolve().parent / "tables"
-_PLACES = (TABLES,)
 
 
 def lesson_table(name: str):
     """The CSV table ``name`` (e.g. ``"search_seeds"``) as a DataFrame; its ``#`` lines
     (how it was made) are in ``.attrs["made_by"]``."""
     import pandas as pd
-    for folder in _PLACES:
-        path = folder / f"{name}.csv"
-        if path.exists():
-            table = pd.read_csv(path, comment="#")
-            table.attrs["made_by"] = [ln[1:].strip() for ln in path.read_text().splitlines()
-                                      if ln.startswith("#")]
-            return table
+    path = TABLES / f"{name}.csv"
+    if path.exists():
+        table = pd.read_csv(path, comment="#")
+        table.attrs["made_by"] = [ln[1:].strip() for ln in path.read_text().splitlines()
+                                  if ln.startswith("#")]
+        return table
     raise DataError(f"the table {name}.csv is not here (looked in "
-                    f"{', '.join(str(p) for p in _PLACES)}): it comes with the lesson's "
+                    f"{TABLES}): it comes with the lesson's "
                     "package, in cnnlesson/tables/: reinstall it (pip install --force-reinstall "
                     "cnnlesson) or copy that file there")

@@ -24,11 +24,10 @@ import datetime
 import io
 import sys
 
+from cnnlesson.tables import TABLES
 from tools.execute import execute
 from tools.notebooks import TEST_BUILD, write_test_build
 from tools.sweep import read
-
-TABLES = TEST_BUILD.parents[1] / "cnnlesson" / "tables"
 
 
 def run_seed(name, seed, keys):

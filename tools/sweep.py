@@ -26,9 +26,11 @@ import io
 import sys
 from pathlib import Path
 
+from cnnlesson.tables import TABLES
+
 ROOT = Path(__file__).resolve().parents[1]
 EPISODE = ROOT / "episodes" / "07-improve-training.md"
-DEFAULT_OUT = ROOT / "cnnlesson" / "tables" / "search_seeds.csv"
+DEFAULT_OUT = TABLES / "search_seeds.csv"
 GRID = [(dropout, lr) for dropout in (0.25, 0.5) for lr in (3e-4, 3e-3)]
 EPOCHS = 5
 FIELDS = ["seed", "dropout", "learning_rate", "epochs", "best_val_accuracy"]
