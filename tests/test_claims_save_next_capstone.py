@@ -49,6 +49,33 @@ def test_transfer_learning_matters_most_with_little_data():
     assert gap_more < gap_few, n
 
 
+def test_transfer_learning_wins_in_every_stored_seed_by_more_than_the_spread():
+    """Episode 9 calls the frozen-base-versus-scratch gap real, and says it shrinks with
+    more images, from the table of `python -m tools.seeds 09` (cnnlesson/tables/
+    transfer_seeds.csv): both must hold in every seed it stores, not on average."""
+    import cnnlesson
+    t = cnnlesson.lesson_table("transfer_seeds")
+    assert t["seed"].nunique() == len(t) >= 3, "at least three seeds, one row each"
+    few = t["frozen_best_val"] - t["scratch_best_val"]
+    more = t["more_frozen_best"] - t["more_scratch_best"]
+    assert (few > 0).all(), t
+    assert few.min() > 2 * few.std(), "the gap must exceed its spread in every seed"
+    assert (more < few).all(), "with 1,000 images the gap must be smaller in every seed"
+    assert (t["more_scratch_best"] > t["scratch_best_val"]).all(), t
+
+
+@pytest.mark.after_notebooks
+def test_this_runs_transfer_comparison_lies_within_the_stored_seeds():
+    """The notebook re-runs one seed of the stored table: its numbers must lie within what
+    the stored seeds span, give or take a little for another machine."""
+    import cnnlesson
+    n = numbers(NEXT)
+    t = cnnlesson.lesson_table("transfer_seeds")
+    for key in ("scratch_best_val", "frozen_best_val", "more_scratch_best", "more_frozen_best"):
+        lo, hi = t[key].min() - 0.05, t[key].max() + 0.05
+        assert lo <= n[key] <= hi, f"{key} = {n[key]:.3f}, outside the stored {lo:.3f}-{hi:.3f}"
+
+
 @pytest.mark.after_notebooks
 def test_mirrored_strategy_ran():
     n = numbers(NEXT)
