@@ -267,3 +267,15 @@ def test_the_installed_package_carries_the_tables_the_notebooks_read(tmp_path):
     assert tables, "no tables in cnnlesson/tables"
     for t in tables:
         assert f"cnnlesson/tables/{t}" in names, f"{t} is not in the wheel"
+
+
+def test_the_colab_check_trains_on_a_fifth_of_the_images():
+    """The Colab check's IPython start-up file gives its kernels a fifth of the lesson's
+    images, and touches nothing else: it runs in a fresh Python, as a kernel runs it."""
+    from cnnlesson.data import LESSON_SIZES
+    code = lesson.COLAB_STARTUP + "print(dict(cnnlesson.data.LESSON_SIZES))"
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    sizes = eval(p.stdout)
+    assert sizes["cifar10"] == tuple(n // 5 for n in LESSON_SIZES["cifar10"])
+    assert sizes["mnist"] == LESSON_SIZES["mnist"]  # Colab's check runs no MNIST episode

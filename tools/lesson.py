@@ -38,6 +38,9 @@ COLAB_DIR = ROOT / "_build" / "colab"
 COLAB_VENV = COLAB_DIR / "venv"
 # The core notebooks, the ones the Colab check runs.
 CORE = ("00", "01", "02", "03", "04", "05")
+# The Colab check's data: a fifth of cnnlesson.data.LESSON_SIZES["cifar10"] (training and
+# validation images); tests/test_platforms.py checks that it stays a fifth.
+COLAB_SIZES = {"cifar10": (1000, 400)}
 # The test tools the Colab environment needs besides Colab's own packages (versions
 # from requirements.txt): Colab has Jupyter, but not pytest and nbval.
 HARNESS = ("pytest", "pytest-timeout", "nbval", "nbformat", "nbclient", "ipykernel", "psutil")
@@ -366,6 +369,14 @@ filterwarnings = ignore::DeprecationWarning
 """
 
 
+# Runs in every kernel of the Colab check before the notebook's first cell.
+COLAB_STARTUP = f"""\
+# The Colab check (tools/lesson.py test-colab) only: a fifth of the lesson's images.
+import cnnlesson.data
+cnnlesson.data.LESSON_SIZES.update({COLAB_SIZES!r})
+"""
+
+
 def cmd_test_colab(args) -> int:
     """nbval on the core learners' notebooks in the Colab environment, in a folder of its
     own, _build/colab/run (its own pytest set-up: tools/nbval_setup.py as its conftest.py)."""
@@ -393,7 +404,14 @@ def cmd_test_colab(args) -> int:
                 "len(cnnlesson.lesson_table('search_seeds')), 'rows of search_seeds')")
     if run([py, "-c", versions]):
         return 1
-    return run([py, "-m", "pytest", *[f"notebooks/{nb.name}" for nb in chosen]], cwd=tree)
+    # This check asks whether the notebooks run on Colab's versions, which does not depend
+    # on how many images they train on: an IPython start-up file, in this test folder only,
+    # gives them a fifth of the lesson's images (the main run checks every number).
+    startup = tree / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-colab-check.py").write_text(COLAB_STARTUP)
+    return run([py, "-m", "pytest", *[f"notebooks/{nb.name}" for nb in chosen]], cwd=tree,
+               env={**lesson_env(), "IPYTHONDIR": str(tree / "ipython")})
 
 
 COMMANDS = {
