@@ -150,6 +150,28 @@ def test_binder_builds_from_environment_yml_at_the_root():
     assert "shut" in text.lower() and "Shut Down Kernel" in text
 
 
+def test_readme_quotes_the_measured_memory_of_the_notebooks():
+    """README's Binder paragraph quotes the benchmark table's peaks (instructors/
+    benchmark.json, every notebook in a fresh kernel): resident and anonymous memory, for
+    the core and for all notebooks. And what it tells Binder users holds: one notebook at a
+    time fits under Binder's 2 GB limit."""
+    import json
+    rows = json.loads((ROOT / "instructors" / "benchmark.json").read_text())["notebooks"]
+    assert len(rows) == len(list((ROOT / "episodes").glob("[0-9][0-9]-*.md")))
+    core = [r for r in rows if r["notebook"][:2] in lesson.CORE]
+    text = " ".join((ROOT / "README.md").read_text().split())
+    m = re.search(r"peak resident memory is at most ([\d,]+) MB in the core \(00-05\) and "
+                  r"([\d,]+) MB in all.*?anonymous memory.*?at most ([\d,]+) MB in the core "
+                  r"and ([\d,]+) MB in all", text)
+    assert m, "README's Binder paragraph must quote the benchmark's memory peaks"
+    quoted = [int(g.replace(",", "")) for g in m.groups()]
+    measured = [max(r["peak_rss_mb"] for r in core), max(r["peak_rss_mb"] for r in rows),
+                max(r["peak_anon_mb"] for r in core), max(r["peak_anon_mb"] for r in rows)]
+    for q, v in zip(quoted, measured):
+        assert abs(q - v) <= 10, f"README quotes {quoted}, the benchmark measured {measured}"
+    assert measured[1] < 2048, "a notebook would not fit under Binder's 2 GB limit"
+
+
 # ------------------------------------------------------------------ Colab
 
 # The oldest Keras the lesson supports: Colab's (tests/constraints-colab.txt).
