@@ -38,9 +38,6 @@ COLAB_DIR = ROOT / "_build" / "colab"
 COLAB_VENV = COLAB_DIR / "venv"
 # The core notebooks, the ones the Colab check runs.
 CORE = ("00", "01", "02", "03", "04", "05")
-# The Colab check's data: a fifth of cnnlesson.data.LESSON_SIZES["cifar10"] (training and
-# validation images); tests/test_platforms.py checks that it stays a fifth.
-COLAB_SIZES = {"cifar10": (1000, 400)}
 # The test tools the Colab environment needs besides Colab's own packages (versions
 # from requirements.txt): Colab has Jupyter, but not pytest and nbval.
 HARNESS = ("pytest", "pytest-timeout", "nbval", "nbformat", "nbclient", "ipykernel", "psutil")
@@ -370,10 +367,12 @@ filterwarnings = ignore::DeprecationWarning
 
 
 # Runs in every kernel of the Colab check before the notebook's first cell.
-COLAB_STARTUP = f"""\
+COLAB_STARTUP = """\
 # The Colab check (tools/lesson.py test-colab) only: a fifth of the lesson's images.
 import cnnlesson.data
-cnnlesson.data.LESSON_SIZES.update({COLAB_SIZES!r})
+sizes = cnnlesson.data.LESSON_SIZES
+sizes["cifar10"] = tuple(n // 5 for n in sizes["cifar10"])
+del sizes
 """
 
 
