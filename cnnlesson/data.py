@@ -65,6 +65,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -746,12 +747,8 @@ def load_mnist(*, data_dir=None, mirror=None, cache=None, progress=True) -> Data
     return Dataset(x_train[..., None], y_train, x_test[..., None], y_test, MNIST_CLASSES)
 
 
-def lesson_split(x, y, n_train, n_val, *, seed=0):
-    """Carve a training and a validation set out of one split, deterministically.
-
-    Both sets have the same number of images of every class (stratified), and no
-    image is in both. Returns ``(x_train, y_train), (x_val, y_val)``.
-    """
+def _split_indices(y, n_train, n_val, seed):
+    """Row numbers of the training and validation sets that ``lesson_split`` takes."""
     classes = np.unique(y)
     k = len(classes)
     if n_train % k or n_val % k:
@@ -765,9 +762,87 @@ def lesson_split(x, y, n_train, n_val, *, seed=0):
             raise ValueError(f"class {c} has {len(idx)} images, fewer than the {need} asked for")
         val_idx.append(idx[: n_val // k])
         train_idx.append(idx[n_val // k: need])
-    train_idx = rng.permutation(np.concatenate(train_idx))
-    val_idx = rng.permutation(np.concatenate(val_idx))
+    return rng.permutation(np.concatenate(train_idx)), rng.permutation(np.concatenate(val_idx))
+
+
+def lesson_split(x, y, n_train, n_val, *, seed=0):
+    """Carve a training and a validation set out of one split, deterministically.
+
+    Both sets have the same number of images of every class (stratified), and no
+    image is in both. Returns ``(x_train, y_train), (x_val, y_val)``.
+    """
+    train_idx, val_idx = _split_indices(y, n_train, n_val, seed)
     return (x[train_idx], y[train_idx]), (x[val_idx], y[val_idx])
+
+
+class _Unreadable(Exception):
+    """A cache file that cannot be read as it should: it is rebuilt."""
+
+
+def _npz_rows(npz: Path, name: str, rows=None, chunk=2048):
+    """The rows ``rows`` (all when None) of the array ``name`` in an .npz file, in that
+    order, read ``chunk`` rows at a time.
+
+    Why not ``np.load``: it reads a whole member into memory (``mmap_mode`` is ignored
+    for .npz files, and a memory map counts every page it touches as resident). The
+    lesson keeps 5,000 of CIFAR-10's 50,000 training images; holding all of them for a
+    moment, 154 MB, raised every notebook's peak memory (issue 10, Binder's 1 GB).
+    """
+    try:
+        with zipfile.ZipFile(npz) as zf, zf.open(name + ".npy") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(f)
+            if fortran or dtype.hasobject or not shape:
+                raise _Unreadable(f"{name} is not a C-ordered array of numbers")
+            n, item = shape[0], shape[1:]
+            row_bytes = int(np.prod(item, dtype=np.int64)) * dtype.itemsize
+            rows = np.arange(n) if rows is None else np.asarray(rows)
+            if rows.size and (rows.min() < 0 or rows.max() >= n):
+                raise IndexError(f"rows outside 0..{n - 1}")
+            out = np.empty((len(rows),) + tuple(item), dtype)
+            for start in range(0, n, chunk):
+                count = min(chunk, n - start)
+                raw = f.read(count * row_bytes)
+                if len(raw) != count * row_bytes:
+                    raise _Unreadable(f"{name} ends early")
+                pick = np.flatnonzero((rows >= start) & (rows < start + count))
+                if pick.size:
+                    block = np.frombuffer(raw, dtype).reshape((count,) + tuple(item))
+                    out[pick] = block[rows[pick] - start]
+            return out
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise _Unreadable(f"{npz}: {err}") from None
+
+
+def _cifar10_npz(data_dir=None, mirror=None, cache=None, progress=True):
+    """The cache file that ``load_cifar10`` would read its arrays from, when there is one."""
+    root = _local_root(data_dir)
+    if root is not None:
+        files = _cifar10_files(root / "cifar10")
+        flat = [f for key in sorted(files) for f in files[key]]
+        npz = cache_dir(cache) / f"cifar10-local-{_listing_key(flat)}.npz"
+    else:
+        npz = cache_dir(cache) / "cifar10-official.npz"
+    return npz if npz.is_file() else None
+
+
+def _lesson_data_from_npz(npz: Path, n_train, n_val, seed):
+    """``load_lesson_data`` for CIFAR-10 from its cache file, reading only the chosen
+    images (see ``_npz_rows``); None when the file is damaged (it is then deleted, and
+    the caller rebuilds it)."""
+    try:
+        y_train = _npz_rows(npz, "y_train")
+        train_idx, val_idx = _split_indices(y_train, n_train, n_val, seed)
+        x_tr = _npz_rows(npz, "x_train", train_idx)
+        x_val = _npz_rows(npz, "x_train", val_idx)
+        x_test, y_test = _npz_rows(npz, "x_test"), _npz_rows(npz, "y_test")
+    except _Unreadable:
+        npz.unlink(missing_ok=True)
+        return None
+    return LessonData(x_tr, y_train[train_idx], x_val, y_train[val_idx], x_test, y_test,
+                      CIFAR10_CLASSES)
 
 
 # The core lesson's sizes: chosen so that every fit stays under a minute on
@@ -789,7 +864,12 @@ def load_lesson_data(dataset="cifar10", n_train=None, n_val=None, *, seed=0,
     if dataset not in loaders:
         raise ValueError(f"dataset must be one of {sorted(loaders)}, not {dataset!r}")
     d_train, d_val = LESSON_SIZES[dataset]
+    n_train, n_val = n_train or d_train, n_val or d_val
+    if dataset == "cifar10":  # from the cache file when there is one: less memory
+        npz = _cifar10_npz(**source)
+        data = _lesson_data_from_npz(npz, n_train, n_val, seed) if npz else None
+        if data is not None:
+            return data
     full = loaders[dataset](**source)
-    (x_tr, y_tr), (x_val, y_val) = lesson_split(
-        full.x_train, full.y_train, n_train or d_train, n_val or d_val, seed=seed)
+    (x_tr, y_tr), (x_val, y_val) = lesson_split(full.x_train, full.y_train, n_train, n_val, seed=seed)
     return LessonData(x_tr, y_tr, x_val, y_val, full.x_test, full.y_test, full.class_names)

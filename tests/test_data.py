@@ -369,6 +369,33 @@ def test_lesson_data_keeps_the_official_test_split(monkeypatch, tmp_path):
         data.load_lesson_data("imagenet")
 
 
+def test_lesson_data_reads_only_the_chosen_images_from_the_cache(monkeypatch, tmp_path):
+    """Once the cache file exists, load_lesson_data reads the chosen rows from it in
+    chunks (issue 10: the whole split is never in memory) and gives exactly the arrays
+    that lesson_split takes from the whole split; a damaged cache file is rebuilt."""
+    root = make_cifar_folder(tmp_path / "copy", per_class=9)
+    kw = dict(data_dir=root, cache=tmp_path / "c")
+    full = data.load_cifar10(**kw)  # makes the cache file
+    (x_tr, y_tr), (x_val, y_val) = data.lesson_split(full.x_train, full.y_train, 40, 20, seed=5)
+    monkeypatch.setattr(data, "_load_arrays", lambda path: pytest.fail("read the whole file"))
+    d = data.load_lesson_data(n_train=40, n_val=20, seed=5, **kw)
+    for got, want in [(d.x_train, x_tr), (d.y_train, y_tr), (d.x_val, x_val), (d.y_val, y_val),
+                      (d.x_test, full.x_test), (d.y_test, full.y_test)]:
+        np.testing.assert_array_equal(got, want)
+    # chunks smaller than the split, rows asked for out of order
+    npz = data._cifar10_npz(**kw)
+    rows = np.array([8, 0, 89, 3, 45])
+    np.testing.assert_array_equal(data._npz_rows(npz, "x_train", rows, chunk=7), full.x_train[rows])
+    with pytest.raises(ValueError, match="multiples"):
+        data.load_lesson_data(n_train=41, n_val=20, **kw)
+    # a damaged cache file: deleted, and the data are read again from the images
+    monkeypatch.undo()
+    npz.write_bytes(npz.read_bytes()[: npz.stat().st_size // 2])
+    d = data.load_lesson_data(n_train=40, n_val=20, seed=5, **kw)
+    np.testing.assert_array_equal(d.x_train, x_tr)
+    assert data._cifar10_npz(**kw) is not None  # rebuilt
+
+
 # ------------------------------------------------- the real local copies (CI, dev)
 shared = os.environ.get(data.ENV_DATA_DIR)
 needs_shared = pytest.mark.skipif(not shared, reason=f"{data.ENV_DATA_DIR} is not set")

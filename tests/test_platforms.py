@@ -172,6 +172,25 @@ def test_readme_quotes_the_measured_memory_of_the_notebooks():
     assert measured[1] < 2048, "a notebook would not fit under Binder's 2 GB limit"
 
 
+@pytest.mark.parametrize("preset", [None, "false"])
+def test_cnnlesson_turns_on_tensorflows_pooling_allocator_after_keras(preset):
+    """Binder's memory: importing cnnlesson after keras (as the episodes do) still makes
+    TensorFlow allocate CPU memory from its BFC pool, because TensorFlow reads the setting
+    at its first tensor; a value the learner set is kept. TensorFlow's own log line says
+    which allocator it built."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPU_ALLOCATOR_USE_BFC"}
+    env.update(TF_CPP_MIN_LOG_LEVEL="0", TF_CPP_VMODULE="process_state=2")
+    if preset is not None:
+        env["TF_CPU_ALLOCATOR_USE_BFC"] = preset
+    code = ("import keras, cnnlesson, numpy as np; "
+            "keras.ops.convert_to_tensor(np.ones(3))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    uses_bfc = "Using BFCAllocator" in out.stderr and "CPU allocator" in out.stderr
+    assert uses_bfc == (preset is None), out.stderr[-2000:]
+
+
 # ------------------------------------------------------------------ Colab
 
 # The oldest Keras the lesson supports: Colab's (tests/constraints-colab.txt).

@@ -76,7 +76,9 @@ def machine():
             "cpu_features": cpu_features(),
             "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA") or None,
             "onednn_isa": onednn_isa(),
-            "precision": mixed_precision_policy(gpu_capability=None)}
+            "precision": mixed_precision_policy(gpu_capability=None),
+            # importing cnnlesson sets it to true unless it is set (cnnlesson/__init__.py)
+            "tf_cpu_allocator_use_bfc": os.environ.get("TF_CPU_ALLOCATOR_USE_BFC", "true")}
 
 
 def onednn_isa():
