@@ -635,10 +635,15 @@ def _read_image(path: Path, shape):
     return a
 
 
-def _read_cifar10_folder(root: Path, cache: Path):
+def _local_cifar10_npz(root: Path, cache: Path):
+    """The local copy's image files, and the cache file named after their listing."""
     files = _cifar10_files(root)
     flat = [f for key in sorted(files) for f in files[key]]
-    npz = cache / f"cifar10-local-{_listing_key(flat)}.npz"
+    return files, cache / f"cifar10-local-{_listing_key(flat)}.npz"
+
+
+def _read_cifar10_folder(root: Path, cache: Path):
+    files, npz = _local_cifar10_npz(root, cache)
     if npz.exists():
         arrays = _load_arrays(npz)
         if arrays is not None:
@@ -699,6 +704,9 @@ def _local_root(data_dir):
     return Path(data_dir).expanduser() if data_dir else None
 
 
+OFFICIAL_CIFAR10_NPZ = "cifar10-official.npz"  # the decoded official archive, in the cache folder
+
+
 def load_cifar10(*, data_dir=None, mirror=None, cache=None, progress=True) -> Dataset:
     """CIFAR-10's official split: 50,000 training and 10,000 test images, 32x32 RGB."""
     folder = cache_dir(cache)
@@ -706,7 +714,7 @@ def load_cifar10(*, data_dir=None, mirror=None, cache=None, progress=True) -> Da
     if root is not None:
         arrays = _read_cifar10_folder(root / "cifar10", folder)
     else:
-        npz = folder / "cifar10-official.npz"
+        npz = folder / OFFICIAL_CIFAR10_NPZ
         arrays = _cached_official(npz)
         if arrays is None and _verified(folder / CIFAR10.filename, CIFAR10):
             arrays = _decode_cifar10(folder / CIFAR10.filename, npz)  # needs no lock
@@ -820,11 +828,9 @@ def _cifar10_npz(data_dir=None, mirror=None, cache=None, progress=True):
     """The cache file that ``load_cifar10`` would read its arrays from, when there is one."""
     root = _local_root(data_dir)
     if root is not None:
-        files = _cifar10_files(root / "cifar10")
-        flat = [f for key in sorted(files) for f in files[key]]
-        npz = cache_dir(cache) / f"cifar10-local-{_listing_key(flat)}.npz"
+        _, npz = _local_cifar10_npz(root / "cifar10", cache_dir(cache))
     else:
-        npz = cache_dir(cache) / "cifar10-official.npz"
+        npz = cache_dir(cache) / OFFICIAL_CIFAR10_NPZ
     return npz if npz.is_file() else None
 
 
@@ -835,8 +841,8 @@ def _lesson_data_from_npz(npz: Path, n_train, n_val, seed):
     try:
         y_train = _npz_rows(npz, "y_train")
         train_idx, val_idx = _split_indices(y_train, n_train, n_val, seed)
-        x_tr = _npz_rows(npz, "x_train", train_idx)
-        x_val = _npz_rows(npz, "x_train", val_idx)
+        x_tr, x_val = np.split(_npz_rows(npz, "x_train", np.concatenate([train_idx, val_idx])),
+                               [len(train_idx)])
         x_test, y_test = _npz_rows(npz, "x_test"), _npz_rows(npz, "y_test")
     except _Unreadable:
         npz.unlink(missing_ok=True)

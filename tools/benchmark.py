@@ -77,8 +77,8 @@ def machine():
             "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA") or None,
             "onednn_isa": onednn_isa(),
             "precision": mixed_precision_policy(gpu_capability=None),
-            # importing cnnlesson sets it to true unless it is set (cnnlesson/__init__.py)
-            "tf_cpu_allocator_use_bfc": os.environ.get("TF_CPU_ALLOCATOR_USE_BFC", "true")}
+            # set by importing cnnlesson (above) unless it was set: what the kernels inherit
+            "tf_cpu_allocator_use_bfc": os.environ.get("TF_CPU_ALLOCATOR_USE_BFC")}
 
 
 def onednn_isa():
