@@ -22,4 +22,15 @@ from .predict import prepare_image  # noqa: F401
 from .tables import lesson_table  # noqa: F401
 from .report import quoted_numbers, setup_report  # noqa: F401
 
+
+
+def array_batches(x, y, batch_size=32, *, shuffle=True, seed=0, **kwargs):
+    """``x`` and ``y`` for ``model.fit``, one batch at a time (a ``keras.utils.PyDataset``):
+    ``fit`` then never copies the whole arrays into TensorFlow. See :mod:`cnnlesson.feed`
+    for why and what it saves; imported here on first use, so that ``import cnnlesson``
+    does not import Keras."""
+    from .feed import ArrayBatches
+    return ArrayBatches(x, y, batch_size, shuffle=shuffle, seed=seed, **kwargs)
+
+
 __version__ = "0.1.0"

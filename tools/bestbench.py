@@ -132,12 +132,14 @@ def best_model_runs(seeds):
         model = ns["best_model"](cfg)
         timer = epoch_timer()
         start = time.perf_counter()
-        history = model.fit(big.x_train, big.y_train, epochs=cfg.epochs,
-                            batch_size=cfg.batch_size,
+        # fed as in the episode: one batch at a time (cnnlesson.array_batches)
+        batches = cnnlesson.array_batches(big.x_train, big.y_train,
+                                          batch_size=cfg.batch_size, seed=cfg.seed)
+        history = model.fit(batches, epochs=cfg.epochs,
                             validation_data=(big.x_val, big.y_val), callbacks=[timer],
                             verbose=2)
         seconds = time.perf_counter() - start
-        _, acc = model.evaluate(big.x_test, big.y_test, batch_size=1000, verbose=0)
+        _, acc = model.evaluate(big.x_test, big.y_test, batch_size=250, verbose=0)
         runs.append({"seed": seed, "seconds": round(seconds, 1),
                      "epoch_seconds": timer.seconds,
                      "val_acc": round(float(history.history["val_accuracy"][-1]), 4),
