@@ -23,7 +23,6 @@ from .tables import lesson_table  # noqa: F401
 from .report import quoted_numbers, setup_report  # noqa: F401
 
 
-
 def array_batches(x, y, batch_size=32, *, shuffle=True, seed=0, **kwargs):
     """``x`` and ``y`` for ``model.fit``, one batch at a time (a ``keras.utils.PyDataset``):
     ``fit`` then never copies the whole arrays into TensorFlow. See :mod:`cnnlesson.feed`

@@ -1,4 +1,6 @@
 """cnnlesson.array_batches: fit's data one batch at a time (issue 10, Binder's memory)."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -109,7 +111,7 @@ print("RISE", (kib("VmHWM") - before) * 1024, x.nbytes)
 """
 
 
-@pytest.mark.skipif(not __import__("pathlib").Path("/proc/self/status").exists(),
+@pytest.mark.skipif(not Path("/proc/self/status").exists(),
                     reason="reads the peak memory from Linux's /proc")
 def test_arrays_handed_to_fit_cost_more_memory_than_the_images_batches_do_not():
     """Episode 7's claim: handed 45,000 images (132 MB) as arrays, fit's copies take more
