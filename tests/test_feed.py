@@ -88,26 +88,22 @@ def test_fit_trains_from_the_batches_without_converting_the_whole_arrays(monkeyp
 
 
 PEAK_SCRIPT = r"""
-import sys
+import os, sys
 import numpy as np, keras
 import cnnlesson
-
-def kib(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
+from tools.execute import _status_bytes
 
 x = np.random.default_rng(0).integers(0, 256, (45000, 32, 32, 3), dtype=np.uint8)
 y = np.random.default_rng(1).integers(0, 10, 45000)
 model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Rescaling(1 / 255),
                           keras.layers.Flatten(), keras.layers.Dense(10)])
 model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-before = kib("VmRSS")
+before = _status_bytes(os.getpid(), "VmRSS")
 if sys.argv[1] == "arrays":
     model.fit(x, y, batch_size=256, epochs=1, steps_per_epoch=3, verbose=0)
 else:
     model.fit(cnnlesson.array_batches(x, y, 256), epochs=1, steps_per_epoch=3, verbose=0)
-print("RISE", (kib("VmHWM") - before) * 1024, x.nbytes)
+print("RISE", _status_bytes(os.getpid(), "VmHWM") - before, x.nbytes)
 """
 
 
@@ -122,7 +118,8 @@ def test_arrays_handed_to_fit_cost_more_memory_than_the_images_batches_do_not():
     rise = {}
     for way in ("arrays", "batches"):
         out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, way], capture_output=True,
-                             text=True, timeout=300, check=True).stdout
+                             text=True, timeout=300, check=True,
+                             cwd=Path(__file__).resolve().parents[1]).stdout
         line = next(l for l in out.splitlines() if l.startswith("RISE"))
         rise[way], nbytes = map(int, line.split()[1:])
     assert rise["arrays"] - rise["batches"] > nbytes, (rise, nbytes)

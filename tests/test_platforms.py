@@ -173,14 +173,11 @@ def test_readme_quotes_the_measured_memory_of_the_notebooks():
 
 
 LEAK_PROBE = """
-import gc
+import gc, os
 import numpy as np, keras
 from keras import layers
 import cnnlesson
-def mib():
-    for line in open("/proc/self/status"):
-        if line.startswith("RssAnon:"):
-            return int(line.split()[1]) / 1024
+from tools.execute import _status_bytes
 rng = np.random.default_rng(0)
 x = rng.integers(0, 256, (512, 32, 32, 3), dtype=np.uint8)
 y = rng.integers(0, 10, 512)
@@ -198,7 +195,7 @@ for _ in range(8):
     del model
     keras.backend.clear_session()
     gc.collect()
-    after.append(mib())
+    after.append(_status_bytes(os.getpid(), "RssAnon") / 2**20)
 print("LEAK", (after[-1] - after[1]) / (len(after) - 2))
 """
 

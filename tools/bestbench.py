@@ -58,9 +58,8 @@ EPISODE_CELLS = ("class RunConfig", "best_cfg = RunConfig", "def best_model",
 def episode_best_model_code():
     """The cells of episode 7 that define RunConfig, best_cfg and best_model, and the
     cell that trains the best model."""
-    from tools.notebooks import from_source
-    cells = [c.source for c in from_source(EPISODE).cells
-             if c.cell_type == "code" and any(w in c.source for w in EPISODE_CELLS)]
+    from tools.notebooks import code_cells
+    cells = code_cells(EPISODE, EPISODE_CELLS)
     if len(cells) != len(EPISODE_CELLS):
         raise SystemExit(f"expected {len(EPISODE_CELLS)} cells in {EPISODE.name} holding "
                          f"{EPISODE_CELLS}, found {len(cells)}")
@@ -121,16 +120,8 @@ def tutorial_recipe(seed=42):
 def episode_namespace(big):
     """Episode 7's names, with its definitions run on ``big``; returns (namespace,
     training cell), the cell compiled, ready to run once per seed."""
-    from dataclasses import asdict, dataclass, replace
-
-    import keras
-    import numpy as np
-    from keras import layers
-
-    import cnnlesson
-    ns = {"keras": keras, "layers": layers, "np": np, "cnnlesson": cnnlesson,
-          "dataclass": dataclass, "replace": replace, "asdict": asdict, "SEED": 42,
-          "time": time, "big": big}
+    from tools.sweep import episode_names
+    ns = episode_names(big=big)
     *definitions, training = episode_best_model_code()
     for src in definitions:
         exec(compile(src, str(EPISODE), "exec"), ns)

@@ -121,6 +121,15 @@ def from_source(md_path: Path):
     return nb
 
 
+
+def code_cells(md_path: Path, markers):
+    """The sources of the code cells of an episode that hold any of ``markers``, in the
+    episode's order: for the tools that run an episode's own definitions
+    (``tools.sweep``, ``tools.bestbench``) instead of keeping copies of them."""
+    return [c.source for c in from_source(md_path).cells
+            if c.cell_type == "code" and any(m in c.source for m in markers)]
+
+
 # ----------------------------------------------------------------- reading the source
 
 def strip_instructor_notes(text: str) -> str:

@@ -36,8 +36,9 @@ EPOCHS = 5
 FIELDS = ["seed", "dropout", "learning_rate", "epochs", "best_val_accuracy"]
 
 
-def episode_namespace(data=None):
-    """Episode 7's model code, run in a fresh namespace (data loaded as in the episode)."""
+def episode_names(**names):
+    """The names episode 7's first cell imports (and its ``SEED``), plus ``names``: the
+    namespace its other code cells run in, here and in ``tools.bestbench``."""
     import time
     from dataclasses import asdict, dataclass, replace
 
@@ -46,14 +47,19 @@ def episode_namespace(data=None):
     from keras import layers
 
     import cnnlesson
-    from tools.notebooks import from_source
-    ns = {"keras": keras, "layers": layers, "np": np, "cnnlesson": cnnlesson, "time": time,
-          "dataclass": dataclass, "replace": replace, "asdict": asdict, "SEED": 42,
-          "data": data if data is not None else cnnlesson.load_lesson_data()}
+    return {"keras": keras, "layers": layers, "np": np, "cnnlesson": cnnlesson, "time": time,
+            "dataclass": dataclass, "replace": replace, "asdict": asdict, "SEED": 42,
+            **names}
+
+
+def episode_namespace(data=None):
+    """Episode 7's model code, run in a fresh namespace (data loaded as in the episode)."""
+    import cnnlesson
+    from tools.notebooks import code_cells
+    ns = episode_names(data=data if data is not None else cnnlesson.load_lesson_data())
     wanted = ("class RunConfig", "def build_model", "def make_optimizer", "def train(")
-    for cell in from_source(EPISODE).cells:
-        if cell.cell_type == "code" and any(w in cell.source for w in wanted):
-            exec(compile(cell.source, str(EPISODE), "exec"), ns)
+    for src in code_cells(EPISODE, wanted):
+        exec(compile(src, str(EPISODE), "exec"), ns)
     missing = [w for w in ("RunConfig", "build_model", "make_optimizer", "train") if w not in ns]
     if missing:
         raise SystemExit(f"{EPISODE.name} no longer defines {missing}")
