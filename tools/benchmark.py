@@ -21,6 +21,17 @@ features (AVX2, AVX-512, AMX, bfloat16 units) and the precision policy the lesso
 chose there, because training speed depends on them more than on the clock rate:
 on a CPU without AVX-512 the same notebooks took 2 to 2.4 times as long.
 
+``--memory-limit 1024`` also runs each kernel in a memory cgroup of that size, the way
+Binder enforces its limit (tools/memlimit.py; needs root on Linux), and adds a column:
+whether the notebook ran, and how many pages it had to read back from disk. Resident
+memory counts the pages of TensorFlow's libraries, which the system can drop and read
+again; under a hard limit a notebook runs if what it cannot drop fits, but if too little
+room is left for the pages it keeps using, it re-reads them all the time and crawls
+("thrashing", thousands of pages re-read). It empties the page cache before each
+notebook, so that every page the kernel reads counts, as in a fresh Binder session.
+Since the limit can slow a notebook down, such a run saves only this column: with
+``--save`` it adds it to the saved rows and keeps their times.
+
 ``--save`` merges: the notebooks run replace their rows in the file, the others
 stay, each row keeping the machine and date it was measured on.
 """
@@ -132,12 +143,19 @@ def code_fingerprint(stem):
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-def merge(path, result):
-    """Rows of this run replace the same notebooks' rows in the saved file."""
+def merge(path, result, limit_only=False):
+    """Rows of this run replace the same notebooks' rows in the saved file; with
+    ``limit_only`` (a run under a memory limit) only their ``memory_limit`` is taken."""
     try:
         old = json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return result
+    if limit_only:
+        new = {r["notebook"]: r["memory_limit"] for r in result["notebooks"]}
+        for r in old.get("notebooks", []):
+            if r["notebook"] in new:
+                r["memory_limit"] = new[r["notebook"]]
+        return old
     mine = {r["notebook"] for r in result["notebooks"]}
     rows = [r for r in old.get("notebooks", []) if r["notebook"] not in mine]
     rows += result["notebooks"]
@@ -159,16 +177,32 @@ def flag(ok):
     return "" if ok else " !"
 
 
+def under_limit(lim):
+    """One cell of the table for a run under a memory limit (see tools/memlimit.py)."""
+    if "unavailable" in lim:
+        return f"not measured: {lim['unavailable']}"
+    if lim.get("oom_kills"):
+        return "stopped: out of memory"
+    faults = lim.get("major_faults")
+    return "ran" + (f", {faults:,} pages read from disk" if faults is not None else "")
+
+
 def table(rows):
     head = ["notebook", "wall (s)", "slowest cell (s)", "peak memory (MB)",
             "of it anonymous (MB)", "cell that raised it most (MB)", "device", "status"]
+    limits = {r["memory_limit"]["limit_mb"] for r in rows if r.get("memory_limit")}
+    if limits:
+        head.insert(5, f"in a {'/'.join(f'{x:,.0f}' for x in sorted(limits))} MB limit")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
+        extra = ""
+        if limits:
+            extra = (under_limit(r["memory_limit"]) if r.get("memory_limit") else "-") + " | "
         lines.append(
             f"| {r['notebook']} | {r['wall_s']:.1f} | "
             f"cell {r['slowest_cell']}: {r['slowest_s']:.1f}{flag(r['slowest_s'] <= CELL_BUDGET_S)} | "
             f"{r['peak_rss_mb']:.0f}{flag(r['peak_rss_mb'] <= MEMORY_BUDGET_MB)} | "
-            f"{r.get('peak_anon_mb', float('nan')):.0f} | "
+            f"{r.get('peak_anon_mb', float('nan')):.0f} | " + extra
             + (f"cell {r['memory_cell'][0]}: +{r['memory_cell'][1]:.0f}" if r.get("memory_cell")
                else "-") + f" | {r['device']} | {r['error'] or 'ok'} |")
     return "\n".join(lines)
@@ -195,6 +229,9 @@ def main(argv=None):
     ap.add_argument("notebooks", nargs="*", help="numbers or names (default: all)")
     ap.add_argument("--save", metavar="PATH", help="also write the results as JSON to PATH")
     ap.add_argument("--timeout", type=int, default=900, help="per-cell limit in seconds")
+    ap.add_argument("--memory-limit", type=float, metavar="MB",
+                    help="also run each kernel under this hard memory limit, as Binder does "
+                         f"(e.g. {MEMORY_BUDGET_MB}; Linux, needs root)")
     args = ap.parse_args(argv)
 
     rows = []
@@ -203,18 +240,20 @@ def main(argv=None):
     today = datetime.date.today().isoformat()
     for path in select(args.notebooks):
         print(f"running {path.name} ...", file=sys.stderr, flush=True)
-        run = execute(path, cwd=TEST_BUILD, timeout=args.timeout)
+        run = execute(path, cwd=TEST_BUILD, timeout=args.timeout,
+                      memory_limit_mb=args.memory_limit)
         cell, slowest = run.slowest
         rows.append({"notebook": path.stem, "wall_s": round(run.wall_s, 2),
                      "slowest_cell": cell, "slowest_s": round(slowest, 2),
                      "peak_rss_mb": round(run.peak_rss_mb, 1),
                      "peak_anon_mb": round(run.peak_anon_mb, 1),
                      "memory_cell": memory_cell(run.cell_peak_mb), "device": run.device,
+                     "memory_limit": run.limit,
                      "error": run.error, "date": today, "machine": describe(m),
                      "code_sha256": code_fingerprint(path.stem),
                      "numbers": lesson_numbers(run.nb),
                      "cells_s": [[i, round(s, 2)] for i, s in run.cell_s]})
-        if run.error is None:
+        if run.error is None and not args.memory_limit:
             run.nb.metadata["lesson"]["executed"] = {"by": "tools.benchmark"}
             nbformat.write(run.nb, EXECUTED / path.name)
     print()
@@ -238,7 +277,8 @@ def main(argv=None):
               "notebooks": rows}
     (ROOT / "_build" / "benchmark.json").write_text(json.dumps(result, indent=1) + "\n")
     if args.save:
-        Path(args.save).write_text(json.dumps(merge(args.save, result), indent=1) + "\n")
+        merged = merge(args.save, result, limit_only=bool(args.memory_limit))
+        Path(args.save).write_text(json.dumps(merged, indent=1) + "\n")
         print(f"saved {args.save}")
     return 1 if any(r["error"] for r in rows) else 0
 

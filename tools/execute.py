@@ -36,6 +36,10 @@ class Run:
     peak_rss_mb: float = 0.0
     peak_anon_mb: float = 0.0  # anonymous memory only: what the kernel cannot give back
     cell_peak_mb: list = field(default_factory=list)  # (cell index, peak RSS so far)
+    # under a memory limit (tools/memlimit.py): {"limit_mb", "page_cache_dropped",
+    # "peak_mb", "oom_kills", "major_faults"}, or {"limit_mb", "unavailable": why};
+    # None when run without one
+    limit: dict | None = None
     device: str = "?"
     error: str | None = None
 
@@ -67,8 +71,10 @@ def _status_bytes(pid, field):
     return 0
 
 
-def execute(nb, cwd, timeout=900, env=None):
-    """Run every code cell of ``nb`` (a notebook node or a path) in a fresh kernel."""
+def execute(nb, cwd, timeout=900, env=None, memory_limit_mb=None):
+    """Run every code cell of ``nb`` (a notebook node or a path) in a fresh kernel,
+    with ``memory_limit_mb`` the kernel runs in a memory cgroup of that size, as on
+    Binder (see tools/memlimit.py); if it needs more, it is stopped and the run fails."""
     if not isinstance(nb, nbformat.NotebookNode):
         nb = nbformat.read(nb, as_version=4)
     nb = nbformat.from_dict(nb)
@@ -83,7 +89,20 @@ def execute(nb, cwd, timeout=900, env=None):
     peak = [0]
     anon = [0]
     stop = threading.Event()
+    limit = None
+    if memory_limit_mb:
+        from tools.memlimit import MemoryLimit, Unavailable
+        try:
+            limit = MemoryLimit(memory_limit_mb)
+        except Unavailable as err:
+            run.limit = {"limit_mb": memory_limit_mb, "unavailable": str(err)}
     try:
+        if limit:  # the kernel starts in the cgroup, so all its memory counts
+            from tools.memlimit import drop_page_cache
+            run.limit = {"limit_mb": memory_limit_mb, "page_cache_dropped": drop_page_cache()}
+            client.km = client.create_kernel_manager()
+            with limit.spawning():
+                client.start_new_kernel()
         with client.setup_kernel():
             proc = psutil.Process(client.km.provisioner.process.pid)
 
@@ -116,10 +135,17 @@ def execute(nb, cwd, timeout=900, env=None):
                 run.device = "?"
             finally:
                 nb.cells.pop()
-            peak[0] = max(peak[0], _status_bytes(proc.pid, "VmHWM") + sum(
-                c.memory_info().rss for c in proc.children(recursive=True)))
+            try:
+                peak[0] = max(peak[0], _status_bytes(proc.pid, "VmHWM") + sum(
+                    c.memory_info().rss for c in proc.children(recursive=True)))
+            except psutil.Error:  # the kernel died (out of memory, say): keep what we saw
+                pass
     finally:
         stop.set()
+        if limit:
+            run.limit.update(peak_mb=limit.peak_mb(), oom_kills=limit.oom_kills(),
+                             major_faults=limit.major_faults())
+            limit.close()
         os.environ.clear()
         os.environ.update(old_env)
     run.peak_rss_mb = peak[0] / 2**20
