@@ -92,7 +92,7 @@ def test_a_run_under_a_limit_saves_only_its_column(tmp_path):
         {"notebook": "05-dropout", "wall_s": 300.0}, {"notebook": "07-x", "wall_s": 500.0}]}))
     lim = {"limit_mb": 1024, "oom_kills": 0, "major_faults": 1234}
     result = {"date": "new", "notebooks": [{"notebook": "07-x", "wall_s": 9999.0,
-                                            "memory_limit": lim}]}
+                                            "memory_limit": lim, "limit_error": None}]}
     merged = benchmark.merge(saved, result, limit_only=True)
     rows = {r["notebook"]: r for r in merged["notebooks"]}
     assert rows["07-x"]["wall_s"] == 500.0 and rows["07-x"]["memory_limit"] == lim
@@ -101,3 +101,5 @@ def test_a_run_under_a_limit_saves_only_its_column(tmp_path):
     assert benchmark.under_limit({**lim, "oom_kills": 1}) == "stopped: out of memory"
     assert benchmark.under_limit({"limit_mb": 1024, "unavailable": "no cgroup"}).startswith(
         "not measured")
+    assert benchmark.under_limit(lim, "CellTimeoutError: cell 5 ran 900 s") == (
+        "did not finish (CellTimeoutError), 1,234 pages read from disk")

@@ -151,10 +151,11 @@ def merge(path, result, limit_only=False):
     except (OSError, ValueError):
         return result
     if limit_only:
-        new = {r["notebook"]: r["memory_limit"] for r in result["notebooks"]}
+        new = {r["notebook"]: r for r in result["notebooks"]}
         for r in old.get("notebooks", []):
             if r["notebook"] in new:
-                r["memory_limit"] = new[r["notebook"]]
+                r["memory_limit"] = new[r["notebook"]]["memory_limit"]
+                r["limit_error"] = new[r["notebook"]].get("limit_error")
         return old
     mine = {r["notebook"] for r in result["notebooks"]}
     rows = [r for r in old.get("notebooks", []) if r["notebook"] not in mine]
@@ -177,14 +178,17 @@ def flag(ok):
     return "" if ok else " !"
 
 
-def under_limit(lim):
+def under_limit(lim, error=None):
     """One cell of the table for a run under a memory limit (see tools/memlimit.py)."""
     if "unavailable" in lim:
         return f"not measured: {lim['unavailable']}"
     if lim.get("oom_kills"):
         return "stopped: out of memory"
     faults = lim.get("major_faults")
-    return "ran" + (f", {faults:,} pages read from disk" if faults is not None else "")
+    pages = f", {faults:,} pages read from disk" if faults is not None else ""
+    if error:  # a cell that ran past --timeout: usually re-reading pages all the time
+        return f"did not finish ({error.split(':')[0]}){pages}"
+    return "ran" + pages
 
 
 def table(rows):
@@ -197,7 +201,8 @@ def table(rows):
     for r in rows:
         extra = ""
         if limits:
-            extra = (under_limit(r["memory_limit"]) if r.get("memory_limit") else "-") + " | "
+            extra = (under_limit(r["memory_limit"], r.get("limit_error")) if r.get("memory_limit")
+                     else "-") + " | "
         lines.append(
             f"| {r['notebook']} | {r['wall_s']:.1f} | "
             f"cell {r['slowest_cell']}: {r['slowest_s']:.1f}{flag(r['slowest_s'] <= CELL_BUDGET_S)} | "
@@ -249,6 +254,7 @@ def main(argv=None):
                      "peak_anon_mb": round(run.peak_anon_mb, 1),
                      "memory_cell": memory_cell(run.cell_peak_mb), "device": run.device,
                      "memory_limit": run.limit,
+                     **({"limit_error": run.error} if args.memory_limit else {}),
                      "error": run.error, "date": today, "machine": describe(m),
                      "code_sha256": code_fingerprint(path.stem),
                      "numbers": lesson_numbers(run.nb),

@@ -37,7 +37,7 @@ class Run:
     peak_anon_mb: float = 0.0  # anonymous memory only: what the kernel cannot give back
     cell_peak_mb: list = field(default_factory=list)  # (cell index, peak RSS so far)
     # under a memory limit (tools/memlimit.py): {"limit_mb", "page_cache_dropped",
-    # "peak_mb", "oom_kills", "major_faults"}, or {"limit_mb", "unavailable": why};
+    # "oom_kills", "major_faults"}, or {"limit_mb", "unavailable": why};
     # None when run without one
     limit: dict | None = None
     device: str = "?"
@@ -143,8 +143,8 @@ def execute(nb, cwd, timeout=900, env=None, memory_limit_mb=None):
     finally:
         stop.set()
         if limit:
-            run.limit.update(peak_mb=limit.peak_mb(), oom_kills=limit.oom_kills(),
-                             major_faults=limit.major_faults())
+            # (not the peak charge: under a limit the page cache fills it up to the limit)
+            run.limit.update(oom_kills=limit.oom_kills(), major_faults=limit.major_faults())
             limit.close()
         os.environ.clear()
         os.environ.update(old_env)

@@ -13,9 +13,10 @@ charge, ``oom_kills()`` how many processes the limit stopped. It needs the right
 create cgroups (root in a container, or a delegated cgroup); without it, creating one
 raises ``Unavailable`` with the reason, and the benchmark reports "not measured".
 
-Our own code because no maintained Python package does this: ``cgroupspy`` and
-``cgroup-utils`` handle cgroup v1 only and are unmaintained, and ``systemd-run
---scope -p MemoryMax=`` needs a running systemd, which containers rarely have.
+Our own code, about 100 lines of reading and writing a few files: the packages on PyPI
+for cgroups (``cgroupspy``, ``cgroup-utils``) are written for cgroup v1, while newer
+systems mount only v2, and ``systemd-run --scope -p MemoryMax=`` needs a running
+systemd, which containers rarely have.
 """
 from __future__ import annotations
 
