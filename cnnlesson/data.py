@@ -787,9 +787,10 @@ class _Unreadable(Exception):
     """A cache file that cannot be read as it should: it is rebuilt."""
 
 
-def _npz_rows(npz: Path, name: str, rows=None, chunk=2048):
+def _npz_rows(npz: Path, name: str, rows=None, chunk=2048, out=None):
     """The rows ``rows`` (all when None) of the array ``name`` in an .npz file, in that
-    order, read ``chunk`` rows at a time.
+    order, read ``chunk`` rows at a time (into ``out``, an array of the right shape, if
+    given: ``load_lesson_data(on_disk=True)`` passes a memory map of a file).
 
     Why not ``np.load``: it reads a whole member into memory (``mmap_mode`` is ignored
     for .npz files, and a memory map counts every page it touches as resident). The
@@ -809,7 +810,10 @@ def _npz_rows(npz: Path, name: str, rows=None, chunk=2048):
             rows = np.arange(n) if rows is None else np.asarray(rows)
             if rows.size and (rows.min() < 0 or rows.max() >= n):
                 raise IndexError(f"rows outside 0..{n - 1}")
-            out = np.empty((len(rows),) + tuple(item), dtype)
+            if out is None:
+                out = np.empty((len(rows),) + tuple(item), dtype)
+            elif out.shape != (len(rows),) + tuple(item) or out.dtype != dtype:
+                raise ValueError(f"out has shape {out.shape}, {out.dtype}: not the rows'")
             for start in range(0, n, chunk):
                 count = min(chunk, n - start)
                 raw = f.read(count * row_bytes)
@@ -834,15 +838,20 @@ def _cifar10_npz(data_dir=None, mirror=None, cache=None, progress=True):
     return npz if npz.is_file() else None
 
 
-def _lesson_data_from_npz(npz: Path, n_train, n_val, seed):
+def _lesson_data_from_npz(npz: Path, n_train, n_val, seed, on_disk=False):
     """``load_lesson_data`` for CIFAR-10 from its cache file, reading only the chosen
     images (see ``_npz_rows``); None when the file is damaged (it is then deleted, and
     the caller rebuilds it)."""
     try:
         y_train = _npz_rows(npz, "y_train")
         train_idx, val_idx = _split_indices(y_train, n_train, n_val, seed)
-        x_tr, x_val = np.split(_npz_rows(npz, "x_train", np.concatenate([train_idx, val_idx])),
-                               [len(train_idx)])
+        if on_disk:
+            x_tr = _train_file(npz, train_idx, seed)
+            x_val = _npz_rows(npz, "x_train", val_idx)
+        else:
+            x_tr, x_val = np.split(_npz_rows(npz, "x_train",
+                                             np.concatenate([train_idx, val_idx])),
+                                   [len(train_idx)])
         x_test, y_test = _npz_rows(npz, "x_test"), _npz_rows(npz, "y_test")
     except _Unreadable:
         npz.unlink(missing_ok=True)
@@ -851,13 +860,48 @@ def _lesson_data_from_npz(npz: Path, n_train, n_val, seed):
                       CIFAR10_CLASSES)
 
 
+def _train_file(npz: Path, rows, seed):
+    """The training images ``rows`` of the cache file, as a read-only memory map of a
+    .npy file of their own beside it (written once, then reused).
+
+    For the largest training sets (episode 7's 45,000 images, 138 MB): their pages are
+    then pages of a file, which the system drops and reads again when memory runs short,
+    instead of memory the kernel holds until it ends. Under Binder's hard limit that is
+    the difference between a notebook that runs and one that crawls. The file's name
+    says which rows it holds and of which cache file, so a rebuilt cache file or another
+    split never reads a stale one; older files of that cache file are removed."""
+    stat = npz.stat()
+    key = hashlib.sha256(f"{stat.st_size}:{stat.st_mtime_ns}:{seed}:".encode()
+                         + np.asarray(rows, np.int64).tobytes()).hexdigest()[:16]
+    path = npz.with_name(f"{npz.stem}-train-{len(rows)}-{key}.npy")
+    if not path.is_file():
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp")
+        try:
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
+                                            shape=(len(rows), 32, 32, 3))
+            _npz_rows(npz, "x_train", rows, out=out)
+            out.flush()
+            del out
+            os.replace(tmp, path)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            raise _write_error(err, npz.parent, "a file of the training images",
+                               len(rows) * 3072) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        for old in npz.parent.glob(f"{npz.stem}-train-*.npy"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    return np.load(path, mmap_mode="r")
+
+
 # The core lesson's sizes: chosen so that every fit stays under a minute on
 # 2 CPU cores (see instructors/ for scaling up on a GPU).
 LESSON_SIZES = {"cifar10": (5000, 2000), "mnist": (48000, 6000)}  # MNIST class 5 has only 5,421 training images
 
 
 def load_lesson_data(dataset="cifar10", n_train=None, n_val=None, *, seed=0,
-                     **source) -> LessonData:
+                     on_disk=False, **source) -> LessonData:
     """The lesson's split of CIFAR-10 (default) or MNIST.
 
     ``n_train`` training and ``n_val`` validation images are drawn, balanced by
@@ -865,6 +909,11 @@ def load_lesson_data(dataset="cifar10", n_train=None, n_val=None, *, seed=0,
     whole (all its images, none of them in training or validation) but sorted by
     class, like every split this module loads (see ``_by_class``): not in the
     official file's order. It is for the final evaluation only.
+
+    ``on_disk=True`` (CIFAR-10): the training images stay in a file beside the cache
+    file, and ``x_train`` is a read-only ``np.memmap`` of it, read as needed (see
+    ``_train_file``): an array like any other, that costs a kernel almost no memory of
+    its own. For large training sets on a machine with little memory (Binder).
     """
     loaders = {"cifar10": load_cifar10, "mnist": load_mnist}
     if dataset not in loaders:
@@ -873,9 +922,18 @@ def load_lesson_data(dataset="cifar10", n_train=None, n_val=None, *, seed=0,
     n_train, n_val = n_train or d_train, n_val or d_val
     if dataset == "cifar10":  # from the cache file when there is one: less memory
         npz = _cifar10_npz(**source)
-        data = _lesson_data_from_npz(npz, n_train, n_val, seed) if npz else None
+        data = _lesson_data_from_npz(npz, n_train, n_val, seed, on_disk) if npz else None
         if data is not None:
             return data
+        if on_disk:  # no cache file yet, or a damaged one: loading makes it
+            load_cifar10(**source)
+            npz = _cifar10_npz(**source)
+            data = _lesson_data_from_npz(npz, n_train, n_val, seed, on_disk) if npz else None
+            if data is not None:
+                return data
+    if on_disk:
+        raise ValueError("on_disk=True needs CIFAR-10's cache file, which could not be "
+                         "made: load without on_disk")
     full = loaders[dataset](**source)
     (x_tr, y_tr), (x_val, y_val) = lesson_split(full.x_train, full.y_train, n_train, n_val, seed=seed)
     return LessonData(x_tr, y_tr, x_val, y_val, full.x_test, full.y_test, full.class_names)

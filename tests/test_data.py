@@ -2,6 +2,7 @@
 the cache, local copies, clear errors, and the lesson's split."""
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import http.server
@@ -394,6 +395,47 @@ def test_lesson_data_reads_only_the_chosen_images_from_the_cache(monkeypatch, tm
     d = data.load_lesson_data(n_train=40, n_val=20, seed=5, **kw)
     np.testing.assert_array_equal(d.x_train, x_tr)
     assert data._cifar10_npz(**kw) is not None  # rebuilt
+
+
+def test_lesson_data_on_disk_is_a_memory_map_of_the_same_images(tmp_path):
+    """on_disk=True (episode 7's 45,000 images): x_train is a read-only np.memmap of a
+    file beside the cache file, with exactly the images of the in-memory load; it is
+    written once and reused, a new split replaces it, and it works before any cache
+    file exists (loading makes one)."""
+    root = make_cifar_folder(tmp_path / "copy", per_class=9)
+    kw = dict(data_dir=root, cache=tmp_path / "c")
+    d = data.load_lesson_data(n_train=40, n_val=20, seed=5, on_disk=True, **kw)
+    want = data.load_lesson_data(n_train=40, n_val=20, seed=5, **kw)
+    assert isinstance(d.x_train, np.memmap) and not d.x_train.flags.writeable
+    assert not isinstance(d.x_val, np.memmap)
+    for got, exp in [(d.x_train, want.x_train), (d.y_train, want.y_train),
+                     (d.x_val, want.x_val), (d.x_test, want.x_test)]:
+        np.testing.assert_array_equal(got, exp)
+    files = list((tmp_path / "c").glob("*-train-*.npy"))
+    assert len(files) == 1 and Path(d.x_train.filename) == files[0]
+    stamp = files[0].stat().st_mtime_ns
+    again = data.load_lesson_data(n_train=40, n_val=20, seed=5, on_disk=True, **kw)
+    assert Path(again.x_train.filename) == files[0] and files[0].stat().st_mtime_ns == stamp
+    other = data.load_lesson_data(n_train=40, n_val=20, seed=6, on_disk=True, **kw)
+    np.testing.assert_array_equal(
+        other.x_train, data.load_lesson_data(n_train=40, n_val=20, seed=6, **kw).x_train)
+    assert [Path(other.x_train.filename)] == list((tmp_path / "c").glob("*-train-*.npy"))
+    with pytest.raises(ValueError, match="on_disk"):
+        data.load_lesson_data("mnist", on_disk=True, cache=tmp_path / "m",
+                              data_dir=tmp_path / "nothing-here")
+
+
+def test_lesson_data_on_disk_full_disk_is_one_sentence(monkeypatch, tmp_path):
+    root = make_cifar_folder(tmp_path / "copy", per_class=9)
+    kw = dict(data_dir=root, cache=tmp_path / "c")
+    data.load_cifar10(**kw)
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(np.lib.format, "open_memmap", full)
+    with pytest.raises(data.DataError, match="full"):
+        data.load_lesson_data(n_train=40, n_val=20, on_disk=True, **kw)
+    assert not list((tmp_path / "c").glob("*.tmp")) + list((tmp_path / "c").glob("*-train-*"))
 
 
 # ------------------------------------------------- the real local copies (CI, dev)
