@@ -1,4 +1,6 @@
 """tools.bestbench trains episode 7's best model with the episode's own cells (issue 9)."""
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
@@ -40,3 +42,37 @@ def test_a_missing_episode_cell_is_named(monkeypatch):
                         bestbench.EPISODE_CELLS + ("no such cell in episode 7",))
     with pytest.raises(SystemExit, match="no such cell in episode 7"):
         bestbench.episode_best_model_code()
+
+
+def test_the_timer_keeps_callbacks_the_episodes_fit_passes():
+    """If episode 7's fit passes callbacks of its own, the benchmark adds its timer to
+    them instead of replacing them."""
+    seen = {}
+
+    class Model:
+        def fit(self, *args, callbacks=(), **kwargs):
+            seen["callbacks"] = list(callbacks)
+            timer = callbacks[-1]  # one epoch, as keras would run it
+            timer.on_train_begin()
+            timer.on_epoch_begin(0)
+            timer.on_epoch_end(0)
+            seen["history"] = keras.callbacks.History()
+            seen["history"].history = {"val_accuracy": [0.5]}
+            return seen["history"]
+
+        def evaluate(self, *args, **kwargs):
+            return 0.0, 0.25
+
+    @dataclass(frozen=True)
+    class Config:
+        seed: int = 0
+
+    mine = object()
+    training = compile("model = best_model(best_cfg)\n"
+                       "best_history = model.fit(1, callbacks=[mine])\nbest_seconds = 1.0",
+                       "cell", "exec")
+    ns = {"best_cfg": Config(), "best_model": lambda cfg: Model(), "mine": mine,
+          "big": small_data(8, 8, 8)}
+    run = bestbench.train_best_model(ns, training, seed=1)
+    assert seen["callbacks"][0] is mine and len(seen["callbacks"]) == 2
+    assert run["test_acc"] == 0.25 and len(run["epoch_seconds"]) == 1

@@ -139,7 +139,9 @@ def train_best_model(ns, training, seed, **changes):
     def timed_best_model(cfg):
         model = build(cfg)
         fit = model.fit
-        model.fit = lambda *args, **kwargs: fit(*args, callbacks=[timer], **kwargs)
+        # the episode's own callbacks, if its fit ever passes some, are kept
+        model.fit = lambda *args, callbacks=(), **kwargs: fit(
+            *args, callbacks=[*callbacks, timer], **kwargs)
         return model
 
     run_ns = {**ns, "best_cfg": cfg, "best_model": timed_best_model}
@@ -154,7 +156,9 @@ def train_best_model(ns, training, seed, **changes):
 
 def best_model_runs(seeds):
     import cnnlesson
-    ns, training = episode_namespace(cnnlesson.load_lesson_data(n_train=45000, n_val=5000))
+    # the images as episode 7 loads them (on disk, a memory map)
+    ns, training = episode_namespace(
+        cnnlesson.load_lesson_data(n_train=45000, n_val=5000, on_disk=True))
     runs = []
     for seed in seeds:
         runs.append(train_best_model(ns, training, seed))
