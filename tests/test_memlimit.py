@@ -103,3 +103,5 @@ def test_a_run_under_a_limit_saves_only_its_column(tmp_path):
         "not measured")
     assert benchmark.under_limit(lim, "CellTimeoutError: cell 5 ran 900 s") == (
         "did not finish (CellTimeoutError), 1,234 pages read from disk")
+    assert benchmark.under_limit({**lim, "peak_rss_mb": 987.4}) == (
+        "ran, 1,234 pages read from disk, peak 987 MB resident")

@@ -173,9 +173,11 @@ def test_readme_quotes_the_measured_memory_of_the_notebooks():
 
 
 # A notebook that fits reads a few hundred pages from disk (its libraries, once, after the
-# page cache was emptied). Episode 7 with its training images in memory did not fit: after
-# 13 minutes (it takes 9 without a limit) it had read 116,682 pages and was still going.
-THRASHING_PAGES = 2000
+# page cache was emptied), episode 7 a few thousand (1,613 and 3,307 in two runs: also
+# images of its memory-mapped file, dropped and read again). Episode 7 with its training
+# images in memory did not fit: after 13 minutes (it takes 9 without a limit) it had read
+# 116,682 pages and was still going.
+THRASHING_PAGES = 10000
 
 
 def test_every_notebook_ran_within_binders_1_gib_as_the_docs_say():
@@ -193,10 +195,16 @@ def test_every_notebook_ran_within_binders_1_gib_as_the_docs_say():
         assert lim["limit_mb"] <= 1024 and lim["page_cache_dropped"], r["notebook"]
         assert lim["oom_kills"] == 0 and not r.get("limit_error"), (r["notebook"], lim, r.get("limit_error"))
         assert lim["major_faults"] < THRASHING_PAGES, (r["notebook"], lim)
+        assert lim["peak_rss_mb"] <= 1024, (r["notebook"], lim)
     for doc in ("README.md", "learners/setup.md"):
         text = " ".join((ROOT / doc).read_text().split())
         assert "within a hard limit of 1 GiB" in text, doc
-    assert "fewer than 2,000 pages" in " ".join((ROOT / "README.md").read_text().split())
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "only a few thousand pages" in readme
+    m = re.search(r"resident memory of at most ([\d,]+) MB there", readme)
+    assert m, "README quotes the peak resident memory under the limit"
+    peak = max(r["memory_limit"]["peak_rss_mb"] for r in rows)
+    assert abs(int(m.group(1).replace(",", "")) - peak) <= 10, (m.group(1), peak)
     episode = (ROOT / "episodes" / "07-improve-training.md").read_text()
     assert "load_lesson_data(n_train=45000, n_val=5000, on_disk=True)" in episode
 

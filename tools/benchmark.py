@@ -186,6 +186,8 @@ def under_limit(lim, error=None):
         return "stopped: out of memory"
     faults = lim.get("major_faults")
     pages = f", {faults:,} pages read from disk" if faults is not None else ""
+    if lim.get("peak_rss_mb") is not None:
+        pages += f", peak {lim['peak_rss_mb']:,.0f} MB resident"
     if error:  # a cell that ran past --timeout: usually re-reading pages all the time
         return f"did not finish ({error.split(':')[0]}){pages}"
     return "ran" + pages
@@ -253,7 +255,10 @@ def main(argv=None):
                      "peak_rss_mb": round(run.peak_rss_mb, 1),
                      "peak_anon_mb": round(run.peak_anon_mb, 1),
                      "memory_cell": memory_cell(run.cell_peak_mb), "device": run.device,
-                     "memory_limit": run.limit,
+                     "memory_limit": run.limit and (
+                         {**run.limit, "peak_rss_mb": round(run.peak_rss_mb, 1)}
+                         if args.memory_limit and "unavailable" not in run.limit
+                         else run.limit),
                      **({"limit_error": run.error} if args.memory_limit else {}),
                      "error": run.error, "date": today, "machine": describe(m),
                      "code_sha256": code_fingerprint(path.stem),
