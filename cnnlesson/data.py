@@ -891,7 +891,10 @@ def _train_file(npz: Path, rows, seed):
             tmp.unlink(missing_ok=True)
         for old in npz.parent.glob(f"{npz.stem}-train-*.npy"):
             if old != path:
-                old.unlink(missing_ok=True)
+                try:
+                    old.unlink(missing_ok=True)
+                except OSError:  # Windows: another kernel still has it open; next time
+                    pass
     return np.load(path, mmap_mode="r")
 
 
@@ -932,8 +935,9 @@ def load_lesson_data(dataset="cifar10", n_train=None, n_val=None, *, seed=0,
             if data is not None:
                 return data
     if on_disk:
-        raise ValueError("on_disk=True needs CIFAR-10's cache file, which could not be "
-                         "made: load without on_disk")
+        why = ("CIFAR-10's cache file could not be made" if dataset == "cifar10"
+               else f"it is for CIFAR-10 only, not {dataset}")
+        raise ValueError(f"on_disk=True cannot be used: {why}; load without on_disk")
     full = loaders[dataset](**source)
     (x_tr, y_tr), (x_val, y_val) = lesson_split(full.x_train, full.y_train, n_train, n_val, seed=seed)
     return LessonData(x_tr, y_tr, x_val, y_val, full.x_test, full.y_test, full.class_names)
