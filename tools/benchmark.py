@@ -255,10 +255,7 @@ def main(argv=None):
                      "peak_rss_mb": round(run.peak_rss_mb, 1),
                      "peak_anon_mb": round(run.peak_anon_mb, 1),
                      "memory_cell": memory_cell(run.cell_peak_mb), "device": run.device,
-                     "memory_limit": run.limit and (
-                         {**run.limit, "peak_rss_mb": round(run.peak_rss_mb, 1)}
-                         if args.memory_limit and "unavailable" not in run.limit
-                         else run.limit),
+                     "memory_limit": run.limit,
                      **({"limit_error": run.error} if args.memory_limit else {}),
                      "error": run.error, "date": today, "machine": describe(m),
                      "code_sha256": code_fingerprint(path.stem),

@@ -37,7 +37,7 @@ class Run:
     peak_anon_mb: float = 0.0  # anonymous memory only: what the kernel cannot give back
     cell_peak_mb: list = field(default_factory=list)  # (cell index, peak RSS so far)
     # under a memory limit (tools/memlimit.py): {"limit_mb", "page_cache_dropped",
-    # "oom_kills", "major_faults"}, or {"limit_mb", "unavailable": why};
+    # "oom_kills", "major_faults", "peak_rss_mb"}, or {"limit_mb", "unavailable": why};
     # None when run without one
     limit: dict | None = None
     device: str = "?"
@@ -91,14 +91,13 @@ def execute(nb, cwd, timeout=900, env=None, memory_limit_mb=None):
     stop = threading.Event()
     limit = None
     if memory_limit_mb:
-        from tools.memlimit import MemoryLimit, Unavailable
+        from tools.memlimit import MemoryLimit, Unavailable, drop_page_cache
         try:
             limit = MemoryLimit(memory_limit_mb)
         except Unavailable as err:
             run.limit = {"limit_mb": memory_limit_mb, "unavailable": str(err)}
     try:
         if limit:  # the kernel starts in the cgroup, so all its memory counts
-            from tools.memlimit import drop_page_cache
             run.limit = {"limit_mb": memory_limit_mb, "page_cache_dropped": drop_page_cache()}
             client.km = client.create_kernel_manager()
             with limit.spawning():
@@ -149,6 +148,8 @@ def execute(nb, cwd, timeout=900, env=None, memory_limit_mb=None):
         os.environ.clear()
         os.environ.update(old_env)
     run.peak_rss_mb = peak[0] / 2**20
+    if limit:
+        run.limit["peak_rss_mb"] = round(run.peak_rss_mb, 1)
     run.peak_anon_mb = anon[0] / 2**20
     return run
 

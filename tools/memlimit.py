@@ -114,23 +114,23 @@ class MemoryLimit:
         raw = self._read("memory.peak" if self.v2 else "memory.max_usage_in_bytes").strip()
         return int(raw) / 2**20 if raw else None
 
-    def oom_kills(self):
-        text = self._read("memory.events" if self.v2 else "memory.oom_control")
-        for line in text.splitlines():
-            key, _, value = line.partition(" ")
-            if key == "oom_kill":
+    def _counter(self, name, key):
+        """The number after ``key`` in one of the cgroup's "key value" files, or None."""
+        for line in self._read(name).splitlines():
+            k, _, value = line.partition(" ")
+            if k == key:
                 return int(value)
-        return 0
+        return None
+
+    def oom_kills(self):
+        kills = self._counter("memory.events" if self.v2 else "memory.oom_control", "oom_kill")
+        return kills or 0
 
     def major_faults(self):
         """Pages its processes had to read back from disk: a process that fits in the limit
         reads its libraries once; one that does not fit but has not been stopped keeps
         dropping and re-reading them ("thrashing"), and runs many times slower."""
-        for line in self._read("memory.stat").splitlines():
-            key, _, value = line.partition(" ")
-            if key == "pgmajfault":
-                return int(value)
-        return None
+        return self._counter("memory.stat", "pgmajfault")
 
     def close(self):
         """Remove the cgroup, once its processes have ended (a kernel takes a moment)."""

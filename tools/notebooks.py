@@ -121,7 +121,6 @@ def from_source(md_path: Path):
     return nb
 
 
-
 def code_cells(md_path: Path, markers):
     """The sources of the code cells of an episode that hold any of ``markers``, in the
     episode's order: for the tools that run an episode's own definitions
