@@ -99,3 +99,20 @@ def test_the_schedule_of_the_core_fits_a_half_day():
         name = next(n for n in EPISODES if int(n[:2]) == int(number))
         assert int(teaching) + int(exercises) == overview_minutes(name), (
             f"the schedule is stale for {name}: run `python -m tools.site schedule --write`")
+
+
+def test_the_schedule_names_each_rows_machine_when_they_differ():
+    """A benchmark saved for a few notebooks keeps the other rows and their machines: the
+    schedule's note then says which notebook ran where, not the last machine for all."""
+    from tools import site
+    eps = [{"name": n, "title": n, "number": int(n[:2]), "teaching": 10, "exercises": 5}
+           for n in ("00-a", "01-b")]
+    row = {"wall_s": 60.0, "device": "CPU"}
+    one = {"machine": {"cores": 2, "cpu": "X"}, "date": "d",
+           "notebooks": [{**row, "notebook": "00-a", "machine": "fast"},
+                         {**row, "notebook": "01-b", "machine": "fast"}]}
+    assert "each notebook on the machine" not in site.schedule(eps, one)
+    two = {**one, "notebooks": [{**row, "notebook": "00-a", "machine": "fast"},
+                                {**row, "notebook": "01-b", "machine": "slow"}]}
+    assert "each notebook on the machine its row names: 00 on fast; 01 on slow" in \
+        site.schedule(eps, two)

@@ -327,6 +327,13 @@ def schedule(eps, bench=None, start="09:00", break_after_min=90, break_min=15,
                 f"TensorFlow {mach.get('tensorflow', '?')}, device: {', '.join(devices) or '?'}. "
                 "A CPU without AVX-512 takes about twice as long as one with it; a GPU, "
                 "a fraction of these times.")
+        mixed = _machines_of_rows(runs)
+        if mixed:
+            note = (f"Measured with `python -m tools.benchmark` (last on "
+                    f"{bench.get('date', '?')}), each notebook on the machine its row names: "
+                    f"{mixed}. TensorFlow {mach.get('tensorflow', '?')}, device: "
+                    f"{', '.join(devices) or '?'}. A CPU without AVX-512 takes about twice as "
+                    "long as one with it; a GPU, a fraction of these times.")
         missing = [e["name"] for e in eps if e["name"] not in runs]
         if missing:
             note += (" Not in that benchmark yet (no run time counted): "
@@ -335,6 +342,19 @@ def schedule(eps, bench=None, start="09:00", break_after_min=90, break_min=15,
         note = ("No benchmark yet: run `make bench` (`python -m tools.benchmark --save "
                 "instructors/benchmark.json`) to add the measured run times.")
     return "\n".join(rows) + "\n\n" + note
+
+
+def _machines_of_rows(runs):
+    """'' when every row of the benchmark was measured on one machine; else which
+    notebooks ran on which machine (``--save`` of a few notebooks keeps the other rows
+    and the machines they were measured on), most of them first."""
+    by_machine = {}
+    for name, r in sorted(runs.items()):
+        by_machine.setdefault(r.get("machine", "machine not recorded"), []).append(name[:2])
+    if len(by_machine) < 2:
+        return ""
+    order = sorted(by_machine.items(), key=lambda kv: -len(kv[1]))
+    return "; ".join(f"{', '.join(names)} on {m}" for m, names in order)
 
 
 def fill_markers(text, values):
