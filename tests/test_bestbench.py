@@ -24,14 +24,18 @@ def small_data(n_train=256, n_val=64, n_test=128):
 
 
 def test_the_benchmark_runs_the_episodes_training_cell_with_a_timer_per_epoch():
-    *definitions, training = bestbench.episode_best_model_code()
-    assert "best_history = model.fit(" in training and "def best_model" in definitions[-1]
+    definitions, training = bestbench.episode_best_model_code()
+    assert "best_history = model.fit(" in training and "def best_model" in definitions[2]
+    # of the flips cell, only its definitions: it goes on to use the episode's model
+    assert "def predict_with_flips" in definitions[-1] and "def accuracy" in definitions[-1]
+    assert "flip_val_acc" not in definitions[-1]
     ns, compiled = bestbench.episode_namespace(small_data())
     run = bestbench.train_best_model(ns, compiled, seed=3, epochs=2)
     assert run["seed"] == 3
     assert len(run["epoch_seconds"]) == 2, "the timer saw both epochs of the episode's fit"
     assert 0 < sum(run["epoch_seconds"]) <= run["seconds"] + 0.5
     assert 0 <= run["test_acc"] <= 1 and 0 <= run["val_acc"] <= 1
+    assert 0 <= run["val_acc_flips"] <= 1 and run["test_with"] == "flips"
     # one seed's run leaves the episode's names as they were for the next seed
     assert ns["best_cfg"].seed == ns["SEED"] and ns["best_cfg"].epochs != 2
     assert "model" not in ns and ns["best_model"].__name__ == "best_model"
@@ -60,8 +64,11 @@ def test_the_timer_keeps_callbacks_the_episodes_fit_passes():
             seen["history"].history = {"val_accuracy": [0.5]}
             return seen["history"]
 
-        def evaluate(self, *args, **kwargs):
-            return 0.0, 0.25
+        def predict(self, images, **kwargs):
+            # class 0 for every image, class 1 for mirrored ones
+            logits = np.zeros((len(images), 10))
+            logits[:, 1 if images.strides[2] < 0 else 0] = 1
+            return logits
 
     @dataclass(frozen=True)
     class Config:
@@ -72,7 +79,37 @@ def test_the_timer_keeps_callbacks_the_episodes_fit_passes():
                        "best_history = model.fit(1, callbacks=[mine])\nbest_seconds = 1.0",
                        "cell", "exec")
     ns = {"best_cfg": Config(), "best_model": lambda cfg: Model(), "mine": mine,
-          "big": small_data(8, 8, 8)}
+          "big": small_data(8, 8, 8), "np": np}
+    definitions, _ = bestbench.episode_best_model_code()
+    exec(definitions[-1], ns)  # the episode's predict_with_flips and accuracy
     run = bestbench.train_best_model(ns, training, seed=1)
     assert seen["callbacks"][0] is mine and len(seen["callbacks"]) == 2
-    assert run["test_acc"] == 0.25 and len(run["epoch_seconds"]) == 1
+    assert len(run["epoch_seconds"]) == 1
+    big = ns["big"]
+    # as is, every image is class 0; with flips the two logits tie and argmax picks 0
+    assert run["val_acc"] == round(float(np.mean(big.y_val == 0)), 4)
+    assert run["val_acc_flips"] == run["val_acc"]
+    assert run["test_acc"] == round(float(np.mean(big.y_test == 0)), 4)
+
+
+def test_the_table_gives_the_gain_of_the_flips_over_seeds():
+    runs = [{"seed": s, "seconds": 10.0, "epoch_seconds": [2.0] * 5, "val_acc": v,
+             "val_acc_flips": f, "test_acc": 0.75} for s, v, f in
+            [(1, 0.70, 0.71), (2, 0.72, 0.74), (3, 0.71, 0.72)]]
+    assert [round(g, 4) for g in bestbench.flip_gains(runs)] == [0.01, 0.02, 0.01]
+    row = {"tutorial": {"seconds": 100.0, "test_acc": 0.66, "epoch_seconds": [10.0] * 10,
+                        "epochs": 10},
+           "best": {"policy": "float32", "runs": runs}}
+    cells = bestbench.summary(row)
+    assert cells["flip gain, val"] == "+0.013 ± 0.006"
+    assert cells["ratio"] == "0.10" and cells["goal"] == "met"
+    runs[0]["test_acc"] = 0.70  # mean test accuracy 0.733: below the goal
+    assert bestbench.summary(row)["goal"] == "not met"
+
+
+def test_the_flips_cell_must_start_with_its_definitions():
+    src = "def f():\n    return 1\n\n\ndef g():\n    return 2\n\n\nprint(f())\n"
+    kept = bestbench._definitions_only(src)
+    assert "def g" in kept and "print" not in kept
+    with pytest.raises(SystemExit, match="no longer starts with its definitions"):
+        bestbench._definitions_only("x = 1\n" + src)
