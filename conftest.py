@@ -16,6 +16,16 @@ are expected to hold then).
 
 Each notebook's outputs from the nbval run are saved to _build/executed/, so the
 claims and the website use that same run instead of executing everything again.
+
+The runs cap oneDNN at AVX2 (``ONEDNN_MAX_CPU_ISA=AVX2``, set in tools/nbval_setup.py
+unless you set the variable yourself): the figures the text quotes were measured that way, as on a CPU without
+AVX-512. On a CPU with AVX-512, oneDNN computes the same training with other kernels,
+whose rounding moves single runs by more than the quoted tolerances. Measured on a
+2-core AMD EPYC with AVX-512 BF16, uncapped: episode 4's training accuracy by
+``evaluate`` 0.727 against fit's 0.814 (the text: a few points at most), episode 6's
+hardest class F1 0.40 (quoted 0.30 ± 0.08), one search row of episode 7 0.364 (stored
+seeds 0.407-0.416). Capped, a test run's verdict does not depend on which kind of CPU
+it lands on. ``ONEDNN_MAX_CPU_ISA=ALL make test`` runs uncapped.
 """
 from __future__ import annotations
 
@@ -85,7 +95,9 @@ def pytest_report_header(config):
         gpus = tf.config.list_physical_devices("GPU")
         device = f"GPU ({', '.join(g.name for g in gpus)})" if gpus else "CPU (no GPU visible)"
         return [f"lesson: TensorFlow {tf.__version__}, notebooks run on {device}",
-                f"lesson: data from {os.environ.get('CNNLESSON_DATA_DIR') or 'official downloads'}"]
+                f"lesson: data from {os.environ.get('CNNLESSON_DATA_DIR') or 'official downloads'}",
+                f"lesson: oneDNN capped at {os.environ.get('ONEDNN_MAX_CPU_ISA')} "
+                "(ONEDNN_MAX_CPU_ISA; the quoted figures were measured so)"]
     except Exception as err:  # noqa: BLE001
         return [f"lesson: TensorFlow not importable ({err})"]
 
@@ -136,6 +148,7 @@ def _save_executed(nb_file, run):
     nb.metadata.setdefault("lesson", {})["executed"] = {
         "by": "nbval (pytest)",
         "seed": os.environ.get("CNNLESSON_SEED") or "default",
+        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
         "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     EXECUTED.mkdir(parents=True, exist_ok=True)

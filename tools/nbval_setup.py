@@ -7,10 +7,15 @@ the Colab check's own folder (which runs in another environment, without the rep
   backend, so that figures are drawn into the notebooks.
 * Checked cells (``nbval-check-output``) are compared without their stderr (log lines
   and warnings, which differ between machines and versions).
+* oneDNN is capped at AVX2 (``ONEDNN_MAX_CPU_ISA``, unless already set), before anything
+  imports TensorFlow, and the kernels inherit it: the quoted figures were measured so,
+  and a run's numbers then do not depend on whether the CPU has AVX-512 (see the
+  repository's conftest.py for what changes without the cap).
 """
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
 os.environ.pop("MPLBACKEND", None)
 
 try:
