@@ -18,8 +18,8 @@ Each notebook's outputs from the nbval run are saved to _build/executed/, so the
 claims and the website use that same run instead of executing everything again.
 
 The runs cap oneDNN at AVX2 (``ONEDNN_MAX_CPU_ISA=AVX2``, set in tools/nbval_setup.py
-unless you set the variable yourself): the figures the text quotes were measured that way, as on a CPU without
-AVX-512. On a CPU with AVX-512, oneDNN computes the same training with other kernels,
+unless you set the variable yourself): the figures the text quotes were measured that
+way, as on a CPU without AVX-512. On a CPU with AVX-512, oneDNN computes the same training with other kernels,
 whose rounding moves single runs by more than the quoted tolerances. Measured on a
 2-core AMD EPYC with AVX-512 BF16, uncapped: episode 4's training accuracy by
 ``evaluate`` 0.727 against fit's 0.814 (the text: a few points at most), episode 6's

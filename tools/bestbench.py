@@ -56,8 +56,9 @@ ROWS = {"as is": {}, "AVX2": {"ONEDNN_MAX_CPU_ISA": "AVX2"}}
 # The training cell must leave ``model`` and ``best_seconds``, the time of ``fit`` alone;
 # the test-time augmentation cell defines ``predict_with_flips`` and ``accuracy``.
 TRAINING_CELL = "best_history = model.fit("
+FLIPS_CELL = "def predict_with_flips"
 EPISODE_CELLS = ("class RunConfig", "best_cfg = RunConfig", "def best_model",
-                 TRAINING_CELL, "def predict_with_flips")
+                 TRAINING_CELL, FLIPS_CELL)
 
 
 def episode_best_model_code():
@@ -72,7 +73,7 @@ def episode_best_model_code():
         raise SystemExit(f"expected {len(EPISODE_CELLS)} cells in {EPISODE.name} holding "
                          f"{EPISODE_CELLS}, found {len(cells)}")
     training = [c for c in cells if TRAINING_CELL in c]
-    definitions = [_definitions_only(c) if EPISODE_CELLS[-1] in c else c
+    definitions = [_definitions_only(c) if FLIPS_CELL in c else c
                    for c in cells if TRAINING_CELL not in c]
     return definitions, training[0]
 
@@ -87,7 +88,7 @@ def _definitions_only(src):
             break
         keep.append(node)
     if not keep:
-        raise SystemExit(f"the cell of {EPISODE.name} holding {EPISODE_CELLS[-1]!r} no "
+        raise SystemExit(f"the cell of {EPISODE.name} holding {FLIPS_CELL!r} no "
                          f"longer starts with its definitions")
     return "\n".join(src.splitlines()[:keep[-1].end_lineno]) + "\n"
 

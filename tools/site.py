@@ -321,19 +321,18 @@ def schedule(eps, bench=None, start="09:00", break_after_min=90, break_min=15,
         mach = bench.get("machine", {})
         devices = sorted({r.get("device", "?") for r in runs.values()})
         feats = ", ".join(mach.get("cpu_features") or []) or "features not recorded"
-        note = (f"Measured with `python -m tools.benchmark` on {bench.get('date', '?')}: "
-                f"{mach.get('cores', '?')} CPU cores ({mach.get('cpu', '?')}; {feats}), "
-                f"precision {mach.get('precision', 'float32')}, "
+        mixed = _machines_of_rows(runs)
+        if mixed:
+            where = (f"(last on {bench.get('date', '?')}), each notebook on the machine its "
+                     f"row names: {mixed}.")
+        else:
+            where = (f"on {bench.get('date', '?')}: {mach.get('cores', '?')} CPU cores "
+                     f"({mach.get('cpu', '?')}; {feats}), "
+                     f"precision {mach.get('precision', 'float32')},")
+        note = (f"Measured with `python -m tools.benchmark` {where} "
                 f"TensorFlow {mach.get('tensorflow', '?')}, device: {', '.join(devices) or '?'}. "
                 "A CPU without AVX-512 takes about twice as long as one with it; a GPU, "
                 "a fraction of these times.")
-        mixed = _machines_of_rows(runs)
-        if mixed:
-            note = (f"Measured with `python -m tools.benchmark` (last on "
-                    f"{bench.get('date', '?')}), each notebook on the machine its row names: "
-                    f"{mixed}. TensorFlow {mach.get('tensorflow', '?')}, device: "
-                    f"{', '.join(devices) or '?'}. A CPU without AVX-512 takes about twice as "
-                    "long as one with it; a GPU, a fraction of these times.")
         missing = [e["name"] for e in eps if e["name"] not in runs]
         if missing:
             note += (" Not in that benchmark yet (no run time counted): "
