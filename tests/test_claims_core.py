@@ -94,8 +94,10 @@ def test_evaluate_gives_the_gap_without_dropout():
     n = numbers(FIT)
     # the text compares fit's last-epoch number with evaluate's; both are reported
     assert abs(n["gap"] - (n["train_acc_eval"] - n["val_acc_eval"])) < 1e-6
-    # without dropout the two differ by a few points at most (the text says so)
-    assert abs(n["train_acc_eval"] - n["final_acc"]) < 0.06
+    # without dropout the two differ by several points at most, either way (the text
+    # says so). Measured: 0.03 with oneDNN at AVX2 (as the tests run), 0.087 on a CPU
+    # with AVX-512 BF16, uncapped (0.727 against 0.814: the text quotes it)
+    assert abs(n["train_acc_eval"] - n["final_acc"]) < 0.10
 
 
 def test_learning_rate_challenge():
