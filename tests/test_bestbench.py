@@ -113,3 +113,59 @@ def test_the_flips_cell_must_start_with_its_definitions():
     assert "def g" in kept and "print" not in kept
     with pytest.raises(SystemExit, match="no longer starts with its definitions"):
         bestbench._definitions_only("x = 1\n" + src)
+
+
+def test_a_variant_changes_the_first_convolution_only():
+    definitions, _ = bestbench.episode_best_model_code()
+    episode = next(c for c in definitions if "def best_model" in c)
+    changed, _ = bestbench.episode_best_model_code(first_filters=40)
+    variant = next(c for c in changed if "def best_model" in c)
+    assert bestbench.first_filters_of(variant) == 40
+    assert bestbench.first_filters_of(episode) != 40
+    # one number differs, in the first Conv2D, and every other cell is the episode's
+    diff = [(a, b) for a, b in zip(episode.splitlines(), variant.splitlines()) if a != b]
+    assert len(diff) == 1 and "Conv2D(40," in diff[0][1]
+    assert [c for c in changed if "def best_model" not in c] == \
+        [c for c in definitions if "def best_model" not in c]
+    with pytest.raises(SystemExit, match="no longer has a `layers.Conv2D"):
+        bestbench._with_first_filters("def best_model(cfg):\n    pass\n", 8)
+
+
+def test_a_variant_is_trained_without_the_test_set():
+    ns, compiled = bestbench.episode_namespace(small_data(), first_filters=8)
+    ns["big"].x_test = ns["big"].y_test = None  # any use of the test set fails
+    run = bestbench.train_best_model(ns, compiled, seed=3, test=False, epochs=1)
+    assert "test_acc" not in run and 0 <= run["val_acc_flips"] <= 1
+    assert ns["best_model"](ns["best_cfg"]).layers[2].filters == 8
+
+
+def _runs(accs, epoch_s):
+    return [{"seed": s, "seconds": 5 * epoch_s, "epoch_seconds": [epoch_s] * 5,
+             "val_acc": a - 0.01, "val_acc_flips": a} for s, a in zip((1, 42, 1234), accs)]
+
+
+def test_variant_runs_are_saved_beside_the_row_and_compared_on_validation():
+    best = {"config": {"epochs": 5}, "first_filters": 16, "policy": "float32",
+            "runs": [{**r, "test_acc": 0.75} for r in _runs([0.74, 0.74, 0.75], 8.0)]}
+    saved = {"rows": {"as is": {"machine": {"cpu": "A"}, "tutorial": {"seconds": 100},
+                                "best": best}}}
+    variant = {"config": {"epochs": 5}, "first_filters": 32, "policy": "float32",
+               "runs": _runs([0.75, 0.75, 0.76], 10.0)[:2]}
+    name = bestbench.variant_name(32)
+    bestbench.merge(saved, "as is", {"machine": {"cpu": "B"}, "variants": {name: variant}})
+    # a third seed later: merged with the first two, the row itself untouched
+    later = {**variant, "runs": _runs([0.75, 0.75, 0.76], 10.0)[2:]}
+    bestbench.merge(saved, "as is", {"machine": {"cpu": "B"}, "variants": {name: later}})
+    row = saved["rows"]["as is"]
+    assert row["machine"] == {"cpu": "A"} and row["best"] is best
+    assert [r["seed"] for r in row["variants"][name]["runs"]] == [1, 42, 1234]
+    assert row["variants"][name]["machine"] == {"cpu": "B"}
+    c = bestbench.compare_variant(row, row["variants"][name])
+    assert c == {"seeds": "1,42,1234", "variant": "0.753 ± 0.006",
+                 "best": "0.743 ± 0.006", "time": "1.25"}
+    assert "| as is | first convolution: 32 filters | float32 | 1,42,1234 |" in \
+        bestbench.variants_table(saved)
+    # another architecture under the same RunConfig does not inherit the runs
+    other = {**later, "first_filters": 24}
+    bestbench.merge(saved, "as is", {"machine": {}, "variants": {name: other}})
+    assert [r["seed"] for r in saved["rows"]["as is"]["variants"][name]["runs"]] == [1234]

@@ -4,6 +4,7 @@
     python -m tools.bestbench --save instructors/bestbench.json
     python -m tools.bestbench --part tutorial --save F   # one half (each fits one lock)
     python -m tools.bestbench --part best --seeds 1 --save F
+    python -m tools.bestbench --first-filters 32 --rows "as is" --save F   # a variant
 
 On the same machine it trains
 
@@ -29,6 +30,11 @@ subprocess, because oneDNN reads the variable once. On a CPU that has nothing be
 AVX2 (no AVX-512), the cap changes nothing: the second row is then the first one's
 measurement, labelled so, unless ``--always-both`` is given.
 
+``--first-filters N`` trains a **variant** instead: the best model with N filters in its
+first convolution, the one choice of the model that was measured this way (see episode
+7's instructor note). A variant is compared with the best model on validation only, so
+its runs never touch the test set; they are saved under the row's ``variants``.
+
 ``--save`` merges the parts measured into a JSON file (rows, per-seed numbers, machine,
 date and command), so the two halves can run at different times; the table is printed
 from everything in the file.
@@ -39,6 +45,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -61,12 +68,13 @@ EPISODE_CELLS = ("class RunConfig", "best_cfg = RunConfig", "def best_model",
                  TRAINING_CELL, FLIPS_CELL)
 
 
-def episode_best_model_code():
+def episode_best_model_code(first_filters=None):
     """(definitions, training): the cells of episode 7 that define RunConfig, best_cfg,
     best_model, predict_with_flips and accuracy, and the cell that trains the best
     model. Of the flips cell only its definitions are kept (its lines before the first
     unindented line that is not part of a definition), since it goes on to use the
-    episode's trained model."""
+    episode's trained model. ``first_filters`` changes the number of filters of
+    best_model's first convolution, and nothing else."""
     from tools.notebooks import code_cells
     cells = code_cells(EPISODE, EPISODE_CELLS)
     if len(cells) != len(EPISODE_CELLS):
@@ -75,7 +83,28 @@ def episode_best_model_code():
     training = [c for c in cells if TRAINING_CELL in c]
     definitions = [_definitions_only(c) if FLIPS_CELL in c else c
                    for c in cells if TRAINING_CELL not in c]
+    if first_filters is not None:
+        definitions = [_with_first_filters(c, first_filters) if "def best_model" in c else c
+                       for c in definitions]
     return definitions, training[0]
+
+
+FIRST_CONV = re.compile(r"layers\.Conv2D\((\d+),")
+
+
+def _with_first_filters(src, filters):
+    """best_model's cell with ``filters`` in its first ``layers.Conv2D(N, ...``."""
+    m = FIRST_CONV.search(src)
+    if m is None:
+        raise SystemExit(f"best_model in {EPISODE.name} no longer has a "
+                         f"`layers.Conv2D(filters, ...` whose filters --first-filters sets")
+    return src[:m.start(1)] + str(filters) + src[m.end(1):]
+
+
+def first_filters_of(src):
+    """The number of filters of the first convolution in best_model's cell."""
+    m = FIRST_CONV.search(src)
+    return int(m[1]) if m else None
 
 
 def _definitions_only(src):
@@ -144,20 +173,21 @@ def tutorial_recipe(seed=42):
             "n_train": len(x_train), "epochs": 10, "batch_size": 32}
 
 
-def episode_namespace(big):
+def episode_namespace(big, first_filters=None):
     """Episode 7's names, with its definitions run on ``big``; returns (namespace,
     training cell), the cell compiled, ready to run once per seed."""
     from tools.sweep import episode_names
     ns = episode_names(big=big)
-    definitions, training = episode_best_model_code()
+    definitions, training = episode_best_model_code(first_filters)
     for src in definitions:
         exec(compile(src, str(EPISODE), "exec"), ns)
     return ns, compile(training, str(EPISODE), "exec")
 
 
-def train_best_model(ns, training, seed, **changes):
+def train_best_model(ns, training, seed, test=True, **changes):
     """Run episode 7's training cell for one seed (``changes`` alter ``best_cfg``, e.g.
-    fewer epochs in a test); its ``fit`` also gets a per-epoch timer. Returns the run."""
+    fewer epochs in a test); its ``fit`` also gets a per-epoch timer. Returns the run;
+    with ``test=False`` (a variant) without the test set."""
     from dataclasses import replace
     cfg = replace(ns["best_cfg"], seed=seed, **changes)
     timer = epoch_timer()
@@ -177,31 +207,47 @@ def train_best_model(ns, training, seed, **changes):
     accuracy, with_flips = ns["accuracy"], ns["predict_with_flips"]
     # as the episode does: both on validation, then the test set once, with flips
     plain = accuracy(model.predict(big.x_val, batch_size=250, verbose=0), big.y_val)
-    return {"seed": seed, "seconds": round(run_ns["best_seconds"], 1),
-            "epoch_seconds": timer.seconds,
-            "val_acc": round(plain, 4),
-            "val_acc_flips": round(accuracy(with_flips(model, big.x_val), big.y_val), 4),
-            "test_acc": round(accuracy(with_flips(model, big.x_test), big.y_test), 4),
-            "test_with": "flips"}
+    run = {"seed": seed, "seconds": round(run_ns["best_seconds"], 1),
+           "epoch_seconds": timer.seconds,
+           "val_acc": round(plain, 4),
+           "val_acc_flips": round(accuracy(with_flips(model, big.x_val), big.y_val), 4)}
+    if test:
+        run.update(test_acc=round(accuracy(with_flips(model, big.x_test), big.y_test), 4),
+                   test_with="flips")
+    return run
 
 
-def best_model_runs(seeds):
+def best_model_runs(seeds, first_filters=None):
+    """The best model over the seeds, or with ``first_filters`` a variant of it, which
+    is measured on validation only."""
     import cnnlesson
     # the images as episode 7 loads them (on disk, a memory map)
     ns, training = episode_namespace(
-        cnnlesson.load_lesson_data(n_train=45000, n_val=5000, on_disk=True))
+        cnnlesson.load_lesson_data(n_train=45000, n_val=5000, on_disk=True), first_filters)
+    variant = first_filters is not None
+    if not variant:
+        first_filters = next(first_filters_of(c) for c in episode_best_model_code()[0]
+                             if "def best_model" in c)
     runs = []
     for seed in seeds:
-        runs.append(train_best_model(ns, training, seed))
-        print(f"best model, seed {seed}: {runs[-1]}", flush=True)
+        runs.append(train_best_model(ns, training, seed, test=not variant))
+        print(f"{'variant' if variant else 'best model'}, seed {seed}: {runs[-1]}", flush=True)
     return {"config": {k: v for k, v in ns["best_cfg"].__dict__.items() if k != "seed"},
+            "first_filters": first_filters,
             "policy": cnnlesson.mixed_precision_policy(), "runs": runs}
 
 
-def measure(part, seeds):
+def variant_name(first_filters):
+    return f"first convolution: {first_filters} filters"
+
+
+def measure(part, seeds, first_filters=None):
     """Run in this process (the row's environment is already set)."""
     from tools.benchmark import machine
     out = {"machine": machine()}
+    if first_filters is not None:
+        out["variants"] = {variant_name(first_filters): best_model_runs(seeds, first_filters)}
+        return out
     if part in ("tutorial", "all"):
         out["tutorial"] = tutorial_recipe()
     if part in ("best", "all"):
@@ -215,11 +261,13 @@ def no_isa_beyond_avx2():
     return bool(feats) and not any(f.startswith(("AVX-512", "AMX")) for f in feats)
 
 
-def run_row(row, part, seeds):
+def run_row(row, part, seeds, first_filters=None):
     env = {**os.environ, **ROWS[row], "PYTHONUNBUFFERED": "1"}
     if not ROWS[row]:
         env.pop("ONEDNN_MAX_CPU_ISA", None)
     cmd = [sys.executable, "-m", "tools.bestbench", "--_child", part, "--seeds", *map(str, seeds)]
+    if first_filters is not None:
+        cmd += ["--first-filters", str(first_filters)]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     sys.stdout.write(proc.stdout)
     if proc.returncode:
@@ -228,15 +276,33 @@ def run_row(row, part, seeds):
 
 
 def merge(saved, row, result):
+    """Add one row's result to ``saved``: a variant's runs go under the row's variants,
+    with their own machine and date, and leave the rest of the row as it was."""
     rows = saved.setdefault("rows", {})
     old = rows.get(row, {})
-    if "best" in result and "best" in old and old["best"].get("config") == result["best"]["config"]:
-        seen = {r["seed"] for r in result["best"]["runs"]}
-        result["best"]["runs"] = sorted(
-            [r for r in old["best"]["runs"] if r["seed"] not in seen] + result["best"]["runs"],
-            key=lambda r: r["seed"])
+    if "variants" in result:
+        variants = dict(old.get("variants", {}))
+        for name, runs in result["variants"].items():
+            variants[name] = _merge_runs(variants.get(name), {
+                **runs, "machine": result["machine"],
+                "date": datetime.date.today().isoformat()})
+        rows[row] = {**old, "variants": variants}
+        return saved
+    if "best" in result:
+        result["best"] = _merge_runs(old.get("best"), result["best"])
     rows[row] = {**old, **result}
     return saved
+
+
+def _merge_runs(old, new):
+    """``new``, with the runs of ``old`` for other seeds if it trained the same model."""
+    same = old and all(old.get(k) == new.get(k) for k in ("config", "first_filters"))
+    if same:
+        seen = {r["seed"] for r in new["runs"]}
+        new = {**new, "runs": sorted(
+            [r for r in old["runs"] if r["seed"] not in seen] + new["runs"],
+            key=lambda r: r["seed"])}
+    return new
 
 
 def summary(row):
@@ -298,6 +364,39 @@ def table(saved):
     return "\n".join(lines)
 
 
+def variants_table(saved):
+    """Each variant beside the best model, on validation (with flips), over the seeds
+    both ran, and their training time by fastest epochs."""
+    head = ["row", "variant", "precision", "seeds", "val acc (flips)",
+            "best model's val acc (flips)", "time by fastest epochs, variant / best"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name in ROWS:
+        row = saved.get("rows", {}).get(name, {})
+        for label, variant in row.get("variants", {}).items():
+            c = compare_variant(row, variant)
+            lines.append("| " + " | ".join([name, label, variant["policy"], c["seeds"],
+                                            c["variant"], c["best"], c["time"]]) + " |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def compare_variant(row, variant):
+    """A variant and the row's best model over the seeds both ran: validation accuracy
+    with flips (mean ± sd) and the ratio of their times by fastest epochs."""
+    best = {r["seed"]: r for r in row.get("best", {}).get("runs", [])}
+    pairs = [(best[r["seed"]], r) for r in variant["runs"] if r["seed"] in best]
+    cells = {"seeds": ",".join(str(v["seed"]) for _, v in pairs) or "-",
+             "variant": "-", "best": "-", "time": "-"}
+    if len(pairs) < 2:
+        return cells
+    for key, runs in (("best", [b for b, _ in pairs]), ("variant", [v for _, v in pairs])):
+        accs = [r["val_acc_flips"] for r in runs]
+        cells[key] = f"{statistics.mean(accs):.3f} ± {statistics.stdev(accs):.3f}"
+    fast = [(_fastest(b, len(b["epoch_seconds"])), _fastest(v, len(v["epoch_seconds"])))
+            for b, v in pairs]
+    cells["time"] = f"{sum(v for _, v in fast) / sum(b for b, _ in fast):.2f}"
+    return cells
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--part", choices=["tutorial", "best", "all"], default="all")
@@ -305,11 +404,13 @@ def main(argv=None):
     ap.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
     ap.add_argument("--always-both", action="store_true",
                     help="measure the AVX2 row even where the CPU has nothing beyond AVX2")
+    ap.add_argument("--first-filters", type=int, metavar="N",
+                    help="train a variant: N filters in the first convolution (validation only)")
     ap.add_argument("--save", metavar="JSON")
     ap.add_argument("--_child", choices=["tutorial", "best", "all"], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._child:
-        result = measure(args._child, args.seeds)
+        result = measure(args._child, args.seeds, args.first_filters)
         print("\nRESULT " + json.dumps(result))
         return
     saved = {}
@@ -319,17 +420,27 @@ def main(argv=None):
     for row in args.rows:
         if row == "AVX2" and same:
             continue  # filled in from "as is" below
-        print(f"== {row} ({ROWS[row] or 'no variable set'}): {args.part}", flush=True)
-        merge(saved, row, run_row(row, args.part, args.seeds))
+        what = (variant_name(args.first_filters) if args.first_filters is not None
+                else args.part)
+        print(f"== {row} ({ROWS[row] or 'no variable set'}): {what}", flush=True)
+        merge(saved, row, run_row(row, args.part, args.seeds, args.first_filters))
     if same and "as is" in saved.get("rows", {}):
         saved["rows"]["AVX2"] = {**saved["rows"]["as is"],
                                  "same_as": "this CPU has nothing beyond AVX2"}
-    saved.update(date=datetime.date.today().isoformat(),
-                 command="python -m tools.bestbench " + " ".join(sys.argv[1:]),
-                 goal={"test_acc_mean_at_least": GOAL_ACC, "time_ratio_at_most": GOAL_RATIO})
+    command = "python -m tools.bestbench " + " ".join(sys.argv[1:])
+    if args.first_filters is not None:  # the file's date and command stay the best model's
+        for row in args.rows:
+            variant = saved["rows"].get(row, {}).get("variants", {})
+            if variant_name(args.first_filters) in variant:
+                variant[variant_name(args.first_filters)]["command"] = command
+    else:
+        saved.update(date=datetime.date.today().isoformat(), command=command)
+    saved["goal"] = {"test_acc_mean_at_least": GOAL_ACC, "time_ratio_at_most": GOAL_RATIO}
     if args.save:
         Path(args.save).write_text(json.dumps(saved, indent=1) + "\n")
     print(table(saved))
+    if variants_table(saved):
+        print("\nVariants, on validation only:\n" + variants_table(saved))
 
 
 if __name__ == "__main__":
