@@ -22,7 +22,8 @@ unless you set the variable yourself): the figures the text quotes were measured
 way, as on a CPU without AVX-512. On a CPU with AVX-512, oneDNN computes the same training with other kernels,
 whose rounding moves single runs by more than the quoted tolerances. Measured on a
 2-core AMD EPYC with AVX-512 BF16, uncapped: episode 4's training accuracy by
-``evaluate`` 0.727 against fit's 0.814 (the text: a few points at most), episode 6's
+``evaluate`` 0.727 against fit's 0.814 (the text said "a few points"; it now says
+several, and quotes this run), episode 6's
 hardest class F1 0.40 (quoted 0.30 ± 0.08), one search row of episode 7 0.364 (stored
 seeds 0.407-0.416). Capped, a test run's verdict does not depend on which kind of CPU
 it lands on. ``ONEDNN_MAX_CPU_ISA=ALL make test`` runs uncapped.

@@ -439,8 +439,9 @@ def main(argv=None):
     if args.save:
         Path(args.save).write_text(json.dumps(saved, indent=1) + "\n")
     print(table(saved))
-    if variants_table(saved):
-        print("\nVariants, on validation only:\n" + variants_table(saved))
+    variants = variants_table(saved)
+    if variants:
+        print("\nVariants, on validation only:\n" + variants)
 
 
 if __name__ == "__main__":
