@@ -97,14 +97,60 @@ def test_the_table_gives_the_gain_of_the_flips_over_seeds():
              "val_acc_flips": f, "test_acc": 0.75} for s, v, f in
             [(1, 0.70, 0.71), (2, 0.72, 0.74), (3, 0.71, 0.72)]]
     assert [round(g, 4) for g in bestbench.flip_gains(runs)] == [0.01, 0.02, 0.01]
-    row = {"tutorial": {"seconds": 100.0, "test_acc": 0.66, "epoch_seconds": [10.0] * 10,
-                        "epochs": 10},
+    row = {"tutorial": {"epochs": 10, "runs": [
+               {"seed": s, "seconds": 100.0, "test_acc": 0.66, "epoch_seconds": [10.0] * 10}
+               for s in (1, 2, 3)]},
            "best": {"policy": "float32", "runs": runs}}
     cells = bestbench.summary(row)
     assert cells["flip gain, val"] == "+0.013 ± 0.006"
-    assert cells["ratio"] == "0.10" and cells["goal"] == "met"
+    assert cells["ratio"] == "0.10 ± 0.00" and cells["goal"] == "met"
+    assert cells["tutorial s"] == "100 ± 0" and cells["tutorial acc"] == "0.660 ± 0.000"
     runs[0]["test_acc"] = 0.70  # mean test accuracy 0.733: below the goal
     assert bestbench.summary(row)["goal"] == "not met"
+
+
+def test_the_time_ratio_is_taken_per_seed_and_a_close_goal_is_called_noise():
+    def run(seed, seconds, epochs):
+        return {"seed": seed, "seconds": seconds, "epoch_seconds": [seconds / epochs] * epochs,
+                "test_acc": 0.75, "val_acc": 0.74, "val_acc_flips": 0.75}
+    # the machine slows down between the pairs: each pair shares its speed
+    row = {"tutorial": {"epochs": 10, "runs": [run(1, 100, 10), run(42, 200, 10),
+                                               run(7, 50, 10)]},
+           "best": {"policy": "float32",
+                    "runs": [run(1, 25, 5), run(42, 60, 5), run(1234, 99, 5)]}}
+    r = bestbench.ratios(row)
+    assert r["seeds"] == [1, 42]  # only the seeds both ran
+    assert [round(x, 3) for x in r["time"]] == [0.25, 0.3]
+    assert [round(x, 3) for x in r["fastest"]] == [0.25, 0.3]
+    assert bestbench.goal(0.75, r["time"], 3) == "met (within noise)"
+    assert bestbench.goal(0.75, [0.2, 0.21, 0.19], 3) == "met"
+    assert bestbench.goal(0.75, [0.4, 0.41, 0.39], 3) == "not met"
+    assert bestbench.goal(0.75, [0.31, 0.25, 0.37], 3) == "not met (within noise)"
+    assert bestbench.goal(0.73, [0.2, 0.3, 0.25], 3) == "not met"
+    assert bestbench.goal(0.75, [0.2, 0.21, 0.19], 2) == "not met"
+
+
+def test_each_seeds_tutorial_run_comes_right_before_its_best_model_run(monkeypatch):
+    @dataclass
+    class Config:
+        seed: int = 0
+
+    order = []
+    monkeypatch.setattr("cnnlesson.load_lesson_data", lambda **kwargs: None)
+    monkeypatch.setattr(bestbench, "episode_namespace",
+                        lambda big, first_filters=None: ({"best_cfg": Config()}, None))
+    monkeypatch.setattr(bestbench, "tutorial_recipe",
+                        lambda seed: order.append(("tutorial", seed)) or {"seed": seed})
+    monkeypatch.setattr(bestbench, "train_best_model", lambda ns, training, seed, test:
+                        order.append(("best", seed)) or {"seed": seed})
+    monkeypatch.setattr("tools.benchmark.machine", lambda: {})
+    out = bestbench.measure("all", [1, 42, 1234])
+    assert order == [("tutorial", 1), ("best", 1), ("tutorial", 42), ("best", 42),
+                     ("tutorial", 1234), ("best", 1234)]
+    assert [r["seed"] for r in out["tutorial"]["runs"]] == [1, 42, 1234]
+    assert out["tutorial"]["epochs"] == 10 and out["tutorial"]["batch_size"] == 32
+    order.clear()
+    assert "best" not in bestbench.measure("tutorial", [5]) and order == [("tutorial", 5)]
 
 
 def test_the_flips_cell_must_start_with_its_definitions():
@@ -169,3 +215,16 @@ def test_variant_runs_are_saved_beside_the_row_and_compared_on_validation():
     other = {**later, "first_filters": 24}
     bestbench.merge(saved, "as is", {"machine": {}, "variants": {name: other}})
     assert [r["seed"] for r in saved["rows"]["as is"]["variants"][name]["runs"]] == [1234]
+
+
+def test_a_rows_output_is_shown_as_it_comes_and_its_result_read(tmp_path, monkeypatch, capsys):
+    child = tmp_path / "child"
+    child.write_text("#!/bin/sh\necho 'tutorial recipe, seed 1: {}'\necho\n"
+                     "echo 'RESULT {\"machine\": {\"cores\": 2}}'\nexit ${FAIL:-0}\n")
+    child.chmod(0o755)
+    monkeypatch.setattr(bestbench.sys, "executable", str(child))
+    assert bestbench.run_row("as is", "all", [1]) == {"machine": {"cores": 2}}
+    assert "tutorial recipe, seed 1: {}" in capsys.readouterr().out
+    monkeypatch.setenv("FAIL", "3")
+    with pytest.raises(SystemExit, match="row 'AVX2' failed \\(exit 3\\)"):
+        bestbench.run_row("AVX2", "all", [1])

@@ -123,13 +123,21 @@ def test_this_runs_search_lies_within_the_stored_spread_over_seeds():
 def _bestbench_row(saved, name):
     import statistics
     row = saved["rows"][name]
-    t, runs = row["tutorial"], row["best"]["runs"]
-    fast_t = min(t["epoch_seconds"]) * t["epochs"]
+    runs = row["best"]["runs"]
+    tutorial = {r["seed"]: r for r in row["tutorial"]["runs"]}
+    # each seed's tutorial run was made right before its best-model run: a pair
+    pairs = [(tutorial[r["seed"]], r) for r in runs]
+
+    def fast(r):
+        return min(r["epoch_seconds"]) * len(r["epoch_seconds"])
+    ratios = [b["seconds"] / t["seconds"] for t, b in pairs]
+    fast_ratios = [fast(b) / fast(t) for t, b in pairs]
     accs = [r["test_acc"] for r in runs]
-    return {"tutorial_s": t["seconds"], "tutorial_acc": t["test_acc"],
-            "ratio": statistics.mean(r["seconds"] for r in runs) / t["seconds"],
-            "fast_ratio": statistics.mean(min(r["epoch_seconds"]) * len(r["epoch_seconds"])
-                                          for r in runs) / fast_t,
+    return {"tutorial_s": statistics.mean(t["seconds"] for t in tutorial.values()),
+            "tutorial_acc": statistics.mean(t["test_acc"] for t in tutorial.values()),
+            "tutorial_accs": [t["test_acc"] for t in tutorial.values()],
+            "ratio": statistics.mean(ratios), "ratio_sd": statistics.stdev(ratios),
+            "fast_ratio": statistics.mean(fast_ratios),
             "mean": statistics.mean(accs), "min": min(accs), "max": max(accs),
             "seeds": [r["seed"] for r in runs], "policy": row["best"]["policy"],
             "gains": [r["val_acc_flips"] - r["val_acc"] for r in runs]}
@@ -149,34 +157,45 @@ def test_quoted_comparison_with_the_tutorial_is_the_saved_bestbench():
     assert {"as is", "AVX2"} <= set(saved["rows"]), "bestbench.json needs both rows"
     avx2, as_is = _bestbench_row(saved, "AVX2"), _bestbench_row(saved, "as is")
     text = " ".join((root / "episodes" / f"{IMPROVE}.md").read_text().split())
-    m = re.search(r"the tutorial recipe took (\d+)<!--fixed--> seconds and reached "
+    m = re.search(r"the tutorial recipe took (\d+)<!--fixed--> seconds on average and reached "
                   r"(0\.\d+)<!--fixed--> test accuracy; the best model took "
-                  r"(0\.\d+)<!--fixed--> of that time \((0\.\d+)<!--fixed--> when each run "
+                  r"(0\.\d+)<!--fixed--> ± (0\.\d+)<!--fixed--> of that time, the mean and "
+                  r"standard deviation over the three pairs \((0\.\d+)<!--fixed--> when each run "
                   r"is timed by its fastest epoch.*?reached (0\.\d+)<!--fixed--> test accuracy, "
                   r"the mean over its seeds.*?range from (0\.\d+)<!--fixed--> to "
                   r"(0\.\d+)<!--fixed-->", text)
     assert m, "episode 7 no longer quotes the bestbench comparison in the expected words"
-    t_s, t_acc, ratio, fast_ratio, mean, lo, hi = (float(g) for g in m.groups())
+    t_s, t_acc, ratio, ratio_sd, fast_ratio, mean, lo, hi = (float(g) for g in m.groups())
     assert avx2["policy"] == "float32", "the first comparison is the one without bfloat16"
     assert abs(t_s - avx2["tutorial_s"]) <= 1
     assert abs(t_acc - avx2["tutorial_acc"]) <= 0.0051
     assert abs(ratio - avx2["ratio"]) <= 0.0051
+    assert abs(ratio_sd - avx2["ratio_sd"]) <= 0.0051
     assert abs(fast_ratio - avx2["fast_ratio"]) <= 0.0051
     assert abs(mean - avx2["mean"]) <= 0.00051
     assert abs(lo - avx2["min"]) <= 0.00051 and abs(hi - avx2["max"]) <= 0.00051
     # "on this machine some epochs took half again as long as others, whatever the model"
     row = saved["rows"]["AVX2"]
-    for epochs in (row["tutorial"]["epoch_seconds"],
+    for epochs in ([e for r in row["tutorial"]["runs"] for e in r["epoch_seconds"]],
                    [e for r in row["best"]["runs"] for e in r["epoch_seconds"]]):
         assert max(epochs) >= 1.5 * min(epochs)
     m = re.search(r"With its bfloat16 units in use \(`mixed_bfloat16`\), the same machine "
-                  r"trained the best model in (0\.\d+)<!--fixed--> of the tutorial recipe's "
-                  r"time \((0\.\d+)<!--fixed--> by its fastest epochs\), to "
-                  r"(0\.\d+)<!--fixed--> test accuracy", text)
+                  r"trained the best model in (0\.\d+)<!--fixed--> ± (0\.\d+)<!--fixed--> of "
+                  r"the tutorial recipe's time \((0\.\d+)<!--fixed--> by its fastest "
+                  r"epochs\), to (0\.\d+)<!--fixed--> test accuracy", text)
     assert m, "episode 7 no longer quotes the bfloat16 row in the expected words"
-    b_ratio, b_fast, b_mean = (float(g) for g in m.groups())
+    b_ratio, b_sd, b_fast, b_mean = (float(g) for g in m.groups())
     assert as_is["policy"] == "mixed_bfloat16"
     assert abs(b_ratio - as_is["ratio"]) <= 0.0051
+    assert abs(b_sd - as_is["ratio_sd"]) <= 0.0051
+    # "The spread is large because one tutorial run met the machine in a slow spell"
+    if "one tutorial run met the machine in a slow spell" in text:
+        tut = sorted(saved["rows"]["as is"]["tutorial"]["runs"], key=lambda r: r["seconds"])
+        assert tut[-1]["seconds"] > 1.4 * tut[1]["seconds"]
+        assert max(tut[-1]["epoch_seconds"]) > 2 * min(tut[-1]["epoch_seconds"])
+        assert as_is["ratio_sd"] > 3 * avx2["ratio_sd"]
+    # "and by fastest epochs it is above"
+    assert (as_is["fast_ratio"] > 0.3) == ("by fastest epochs it is above" in text)
     assert abs(b_fast - as_is["fast_ratio"]) <= 0.0051
     assert abs(b_mean - as_is["mean"]) <= 0.00051
     for row in (avx2, as_is):
@@ -185,7 +204,7 @@ def test_quoted_comparison_with_the_tutorial_is_the_saved_bestbench():
             "`python -m tools.bestbench --save instructors/bestbench.json`, then update "
             "the numbers quoted in episode 7")
         # what the text concludes: better than the tutorial, in at most about half its time
-        assert row["min"] > saved["rows"]["AVX2"]["tutorial"]["test_acc"]
+        assert row["min"] > max(avx2["tutorial_accs"])
         assert max(row["ratio"], row["fast_ratio"]) < 0.6
         # the choice of flips, made on validation: a gain in every seed, above its spread
         assert min(row["gains"]) > 0
@@ -199,11 +218,16 @@ def test_quoted_comparison_with_the_tutorial_is_the_saved_bestbench():
     # the goal, as the text states it per row
     met = {name: row["mean"] >= 0.74 and row["ratio"] <= 0.3 for name, row in
            (("AVX2", avx2), ("as is", as_is))}
-    goal = re.search(r"The goal we set for it, .*? is (reached|not reached) without bfloat16 "
-                     r"units(?: and (reached|not reached) with them)?", text)
+    # and "within the noise" where the mean ratio lies less than its spread from the bound
+    noise = {name: abs(row["ratio"] - 0.3) < row["ratio_sd"] for name, row in
+             (("AVX2", avx2), ("as is", as_is))}
+    goal = re.search(r"The goal we set for it, .*? is (reached|not reached)( within the noise)? "
+                     r"without bfloat16 units(?: and (reached|not reached)( within the noise)? "
+                     r"with them)?", text)
     assert goal, "episode 7 no longer says whether the goal is reached"
-    assert (goal[1] == "reached") == met["AVX2"]
-    assert (goal[2] or goal[1]) == ("reached" if met["as is"] else "not reached")
+    assert (goal[1] == "reached") == met["AVX2"] and bool(goal[2]) == noise["AVX2"]
+    assert (goal[3] or goal[1]) == ("reached" if met["as is"] else "not reached")
+    assert bool(goal[4] if goal[3] else goal[2]) == noise["as is"]
 
 
 def _note_text(path):
