@@ -335,7 +335,7 @@ def summary(row):
     cells = {"tutorial s": "-", "tutorial acc": "-", "best s": "-", "best acc": "-",
              "seeds": "-", "ratio": "-", "goal": "-", "precision": "-",
              "ratio, fastest epochs": "-", "flip gain, val": "-"}
-    if t and t["runs"]:
+    if t and t.get("runs"):  # a file saved before the pairs has none
         cells["tutorial s"] = _mean_sd([r["seconds"] for r in t["runs"]], "{:.0f}")
         cells["tutorial acc"] = _mean_sd([r["test_acc"] for r in t["runs"]], "{:.3f}")
     if b and b["runs"]:
