@@ -366,8 +366,7 @@ def ratios(row):
              if b["seed"] in tut]
     return {"seeds": [b["seed"] for _, b in pairs],
             "time": [b["seconds"] / t["seconds"] for t, b in pairs],
-            "fastest": [_fastest(b, len(b["epoch_seconds"]))
-                        / _fastest(t, row["tutorial"]["epochs"]) for t, b in pairs]}
+            "fastest": [_fastest(b) / _fastest(t) for t, b in pairs]}
 
 
 def goal(mean_acc, time_ratios, n_seeds):
@@ -394,11 +393,11 @@ def flip_gains(runs):
     return [r["val_acc_flips"] - r["val_acc"] for r in runs if "val_acc_flips" in r]
 
 
-def _fastest(run, epochs):
-    """Epochs x the fastest epoch: the time without other programs competing for the CPU
-    (an estimate; the first epoch, which also compiles, is never the fastest)."""
-    secs = run.get("epoch_seconds") or []
-    return min(secs) * epochs if secs and epochs else None
+def _fastest(run):
+    """The run's epochs x its fastest epoch: the time without other programs competing
+    for the CPU (an estimate; the first epoch, which also compiles, is never the fastest)."""
+    secs = run["epoch_seconds"]
+    return min(secs) * len(secs)
 
 
 def table(saved):
@@ -442,8 +441,7 @@ def compare_variant(row, variant):
     for key, runs in (("best", [b for b, _ in pairs]), ("variant", [v for _, v in pairs])):
         accs = [r["val_acc_flips"] for r in runs]
         cells[key] = f"{statistics.mean(accs):.3f} ± {statistics.stdev(accs):.3f}"
-    fast = [(_fastest(b, len(b["epoch_seconds"])), _fastest(v, len(v["epoch_seconds"])))
-            for b, v in pairs]
+    fast = [(_fastest(b), _fastest(v)) for b, v in pairs]
     cells["time"] = f"{sum(v for _, v in fast) / sum(b for b, _ in fast):.2f}"
     return cells
 
