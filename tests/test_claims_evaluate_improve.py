@@ -250,7 +250,8 @@ def _variant_vs_best(row, filters):
     assert len(pairs) >= 3, "a variant is compared over three seeds or more"
     stats = [(statistics.mean(a), statistics.stdev(a)) for a in
              ([v["val_acc_flips"] for _, v in pairs], [b["val_acc_flips"] for b, _ in pairs])]
-    return stats[0], stats[1], sum(_fastest_run(v) for _, v in pairs) / sum(_fastest_run(b) for b, _ in pairs)
+    time = sum(_fastest_run(v) for _, v in pairs) / sum(_fastest_run(b) for b, _ in pairs)
+    return stats[0], stats[1], time
 
 
 def test_quoted_first_layer_variants_are_the_saved_bestbench():
