@@ -228,3 +228,49 @@ def test_a_rows_output_is_shown_as_it_comes_and_its_result_read(tmp_path, monkey
     monkeypatch.setenv("FAIL", "3")
     with pytest.raises(SystemExit, match="row 'AVX2' failed \\(exit 3\\)"):
         bestbench.run_row("AVX2", "all", [1])
+
+
+def test_config_pairs_are_read_as_python_values():
+    assert bestbench.parse_changes(["epochs=5", "batch_size=256", "learning_rate=0.003",
+                                    "dropout=0.3", "name=old recipe"]) == {
+        "epochs": 5, "batch_size": 256, "learning_rate": 0.003, "dropout": 0.3,
+        "name": "old recipe"}
+    assert bestbench.parse_changes(None) == {}
+    for bad in ("epochs", "=5", "2x=1"):
+        with pytest.raises(SystemExit, match="KEY=VALUE pairs"):
+            bestbench.parse_changes([bad])
+    assert bestbench.variant_name(changes={"epochs": 5, "dropout": 0.3}) == \
+        "recipe: epochs=5, dropout=0.3"
+    assert bestbench.variant_name(16, {"epochs": 5}) == \
+        "first convolution: 16 filters; recipe: epochs=5"
+
+
+def test_a_config_variant_trains_the_changed_recipe_on_validation_only(monkeypatch):
+    big = small_data()
+    big.x_test = big.y_test = None  # any use of the test set fails
+    monkeypatch.setattr("cnnlesson.load_lesson_data", lambda **kwargs: big)
+    import cnnlesson
+    sizes, batches = [], cnnlesson.array_batches
+    monkeypatch.setattr(cnnlesson, "array_batches", lambda *args, batch_size, **kwargs:
+                        sizes.append(batch_size) or batches(*args, batch_size=batch_size,
+                                                            **kwargs))
+    out = bestbench.best_model_runs([3], changes={"epochs": 1, "batch_size": 64})
+    run, = out["runs"]
+    assert "test_acc" not in run and 0 <= run["val_acc_flips"] <= 1
+    assert len(run["epoch_seconds"]) == 1
+    assert sizes == [64], "the episode's training cell got the changed batch size"
+    assert out["config"]["epochs"] == 1 and out["config"]["batch_size"] == 64
+    definitions, _ = bestbench.episode_best_model_code()
+    assert out["first_filters"] == bestbench.first_filters_of(
+        next(c for c in definitions if "def best_model" in c))
+    with pytest.raises(SystemExit, match="best_cfg has no field epoch;"):
+        bestbench.best_model_runs([3], changes={"epoch": 1})
+
+
+def test_a_config_variant_reaches_the_rows_child(tmp_path, monkeypatch):
+    child = tmp_path / "child"
+    child.write_text('#!/bin/sh\necho\necho "RESULT {\\"argv\\": \\"$*\\"}"\n')
+    child.chmod(0o755)
+    monkeypatch.setattr(bestbench.sys, "executable", str(child))
+    argv = bestbench.run_row("as is", "all", [1], changes={"epochs": 5, "dropout": 0.3})["argv"]
+    assert argv.endswith("--config epochs=5 dropout=0.3")

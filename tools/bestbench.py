@@ -5,6 +5,7 @@
     python -m tools.bestbench --part tutorial --save F   # one half (each fits one lock;
     python -m tools.bestbench --part best --seeds 1 --save F   # paired by seed, not in time)
     python -m tools.bestbench --first-filters 32 --rows "as is" --save F   # a variant
+    python -m tools.bestbench --config epochs=5 batch_size=256 --save F   # another
 
 On the same machine it trains
 
@@ -39,6 +40,9 @@ measurement, labelled so, unless ``--always-both`` is given.
 first convolution, the one choice of the model that was measured this way (see episode
 7's instructor note). A variant is compared with the best model on validation only, so
 its runs never touch the test set; they are saved under the row's ``variants``.
+``--config KEY=VALUE ...`` is a variant too: the best model trained with those fields of
+``best_cfg`` changed (epochs, batch size, learning rate, dropout), for instance the
+recipe the episode used before, to show on validation what the current one gained.
 
 ``--save`` merges the parts measured into a JSON file (rows, per-seed numbers, machine,
 date and command), so the two halves can run at different times; the table is printed
@@ -224,39 +228,68 @@ def train_best_model(ns, training, seed, test=True, **changes):
     return run
 
 
-def best_model_runs(seeds, first_filters=None, before_each=None):
-    """The best model over the seeds, or with ``first_filters`` a variant of it, which
-    is measured on validation only. ``before_each(seed)`` runs right before each seed's
-    run (the tutorial recipe's run of that seed, in a paired measurement)."""
+def best_model_runs(seeds, first_filters=None, before_each=None, changes=None):
+    """The best model over the seeds, or with ``first_filters`` or ``changes`` (to
+    ``best_cfg``) a variant of it, which is measured on validation only.
+    ``before_each(seed)`` runs right before each seed's run (the tutorial recipe's run of
+    that seed, in a paired measurement)."""
+    from dataclasses import fields, replace
     import cnnlesson
+    changes = dict(changes or {})
     # the images as episode 7 loads them (on disk, a memory map)
     ns, training = episode_namespace(
         cnnlesson.load_lesson_data(n_train=45000, n_val=5000, on_disk=True), first_filters)
-    variant = first_filters is not None
-    if not variant:
+    known = {f.name for f in fields(ns["best_cfg"])} - {"seed"}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise SystemExit(f"--config: best_cfg has no field {', '.join(unknown)}; "
+                         f"it has {', '.join(sorted(known))}")
+    variant = first_filters is not None or bool(changes)
+    if first_filters is None:
         first_filters = next(first_filters_of(c) for c in episode_best_model_code()[0]
                              if "def best_model" in c)
     runs = []
     for seed in seeds:
         if before_each:
             before_each(seed)
-        runs.append(train_best_model(ns, training, seed, test=not variant))
+        runs.append(train_best_model(ns, training, seed, test=not variant, **changes))
         print(f"{'variant' if variant else 'best model'}, seed {seed}: {runs[-1]}", flush=True)
-    return {"config": {k: v for k, v in ns["best_cfg"].__dict__.items() if k != "seed"},
+    cfg = replace(ns["best_cfg"], **changes)
+    return {"config": {k: v for k, v in cfg.__dict__.items() if k != "seed"},
             "first_filters": first_filters,
             "policy": cnnlesson.mixed_precision_policy(), "runs": runs}
 
 
-def variant_name(first_filters):
-    return f"first convolution: {first_filters} filters"
+def variant_name(first_filters=None, changes=None):
+    parts = [] if first_filters is None else [f"first convolution: {first_filters} filters"]
+    if changes:
+        parts.append("recipe: " + ", ".join(f"{k}={v!r}" for k, v in changes.items()))
+    return "; ".join(parts)
 
 
-def measure(part, seeds, first_filters=None):
+def parse_changes(pairs):
+    """``["epochs=5", "dropout=0.3"]`` -> ``{"epochs": 5, "dropout": 0.3}`` (values as
+    Python literals; a word that is not one stays a string)."""
+    import ast
+    changes = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise SystemExit(f"--config takes KEY=VALUE pairs, such as epochs=5, not {pair!r}")
+        try:
+            changes[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            changes[key] = value
+    return changes
+
+
+def measure(part, seeds, first_filters=None, changes=None):
     """Run in this process (the row's environment is already set)."""
     from tools.benchmark import machine
     out = {"machine": machine()}
-    if first_filters is not None:
-        out["variants"] = {variant_name(first_filters): best_model_runs(seeds, first_filters)}
+    if first_filters is not None or changes:
+        out["variants"] = {variant_name(first_filters, changes):
+                           best_model_runs(seeds, first_filters, changes=changes)}
         return out
     tutorial = {**TUTORIAL_CONFIG, "runs": []}
 
@@ -280,13 +313,15 @@ def no_isa_beyond_avx2():
     return bool(feats) and not any(f.startswith(("AVX-512", "AMX")) for f in feats)
 
 
-def run_row(row, part, seeds, first_filters=None):
+def run_row(row, part, seeds, first_filters=None, changes=None):
     env = {**os.environ, **ROWS[row], "PYTHONUNBUFFERED": "1"}
     if not ROWS[row]:
         env.pop("ONEDNN_MAX_CPU_ISA", None)
     cmd = [sys.executable, "-m", "tools.bestbench", "--_child", part, "--seeds", *map(str, seeds)]
     if first_filters is not None:
         cmd += ["--first-filters", str(first_filters)]
+    if changes:
+        cmd += ["--config", *(f"{k}={v!r}" for k, v in changes.items())]
     lines = []
     with subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True) as proc:
         for line in proc.stdout:  # shown as they come: a row runs for a quarter of an hour
@@ -455,11 +490,15 @@ def main(argv=None):
                     help="measure the AVX2 row even where the CPU has nothing beyond AVX2")
     ap.add_argument("--first-filters", type=int, metavar="N",
                     help="train a variant: N filters in the first convolution (validation only)")
+    ap.add_argument("--config", nargs="+", metavar="KEY=VALUE",
+                    help="train a variant: these fields of best_cfg changed (validation only)")
     ap.add_argument("--save", metavar="JSON")
     ap.add_argument("--_child", choices=["tutorial", "best", "all"], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    changes = parse_changes(args.config)
+    variant = args.first_filters is not None or bool(changes)
     if args._child:
-        result = measure(args._child, args.seeds, args.first_filters)
+        result = measure(args._child, args.seeds, args.first_filters, changes)
         print("\nRESULT " + json.dumps(result))
         return
     saved = {}
@@ -469,19 +508,19 @@ def main(argv=None):
     for row in args.rows:
         if row == "AVX2" and same:
             continue  # filled in from "as is" below
-        what = (variant_name(args.first_filters) if args.first_filters is not None
-                else args.part)
+        what = variant_name(args.first_filters, changes) if variant else args.part
         print(f"== {row} ({ROWS[row] or 'no variable set'}): {what}", flush=True)
-        merge(saved, row, run_row(row, args.part, args.seeds, args.first_filters))
+        merge(saved, row, run_row(row, args.part, args.seeds, args.first_filters, changes))
     if same and "as is" in saved.get("rows", {}):
         saved["rows"]["AVX2"] = {**saved["rows"]["as is"],
                                  "same_as": "this CPU has nothing beyond AVX2"}
     command = "python -m tools.bestbench " + " ".join(sys.argv[1:])
-    if args.first_filters is not None:  # the file's date and command stay the best model's
+    if variant:  # the file's date and command stay the best model's
+        name = variant_name(args.first_filters, changes)
         for row in args.rows:
-            variant = saved["rows"].get(row, {}).get("variants", {})
-            if variant_name(args.first_filters) in variant:
-                variant[variant_name(args.first_filters)]["command"] = command
+            variants = saved["rows"].get(row, {}).get("variants", {})
+            if name in variants:
+                variants[name]["command"] = command
     else:
         saved.update(date=datetime.date.today().isoformat(), command=command)
     saved["goal"] = {"test_acc_mean_at_least": GOAL_ACC, "time_ratio_at_most": GOAL_RATIO}
