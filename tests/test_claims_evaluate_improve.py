@@ -98,6 +98,22 @@ def test_best_model_beats_the_tutorial_honestly():
     # a speed target is reported by the benchmark, never a test that fails on a slow machine)
 
 
+@pytest.mark.after_notebooks
+def test_the_short_run_does_not_overfit():
+    """Episode 7: "In so few epochs ... it underfits rather than overfits": in the last
+    epoch of the best model's fit (its printed log), the validation accuracy is not far
+    below the training accuracy."""
+    import re
+    from lessonrun import executed
+    cell = next(c for c in executed(IMPROVE).cells
+                if c.cell_type == "code" and "best_history = model.fit(" in c.source)
+    log = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+    epochs = re.findall(r" - accuracy: (0\.\d+) - loss: [\d.]+ - val_accuracy: (0\.\d+)", log)
+    assert len(epochs) == numbers(IMPROVE)["best_epochs"], log[-500:]
+    train, val = (float(a) for a in epochs[-1])
+    assert train - val < 0.05, (train, val)
+
+
 def _stored_search():
     import cnnlesson
     return cnnlesson.lesson_table("search_seeds")
@@ -139,7 +155,7 @@ def _bestbench_row(saved, name):
             "tutorial_acc": statistics.mean(t["test_acc"] for t in tutorial.values()),
             "tutorial_accs": [t["test_acc"] for t in tutorial.values()],
             "ratio": statistics.mean(ratios), "ratio_sd": statistics.stdev(ratios),
-            "fast_ratio": statistics.mean(fast_ratios),
+            "fast_ratio": statistics.mean(fast_ratios), "pair_ratios": ratios + fast_ratios,
             "mean": statistics.mean(accs), "min": min(accs), "max": max(accs),
             "seeds": [r["seed"] for r in runs], "policy": row["best"]["policy"],
             "gains": [r["val_acc_flips"] - r["val_acc"] for r in runs]}
@@ -230,6 +246,12 @@ def test_quoted_comparison_with_the_tutorial_is_the_saved_bestbench():
     assert (goal[1] == "reached") == met["AVX2"] and bool(goal[2]) == noise["AVX2"]
     assert (goal[3] or goal[1]) == ("reached" if met["as is"] else "not reached")
     assert bool(goal[4] if goal[3] else goal[2]) == noise["as is"]
+    # "in both rows the mean ratio lies below 0.3 by more than its spread, and so does
+    # every single pair, timed either way"
+    if "so does every single pair, timed either way" in text:
+        for row in (avx2, as_is):
+            assert row["ratio"] + row["ratio_sd"] < 0.3
+            assert max(row["pair_ratios"]) < 0.3
 
 
 def _note_text(path):
@@ -241,10 +263,12 @@ def _note_text(path):
 
 def _variant_vs_best(row, filters):
     """(variant's, best model's) mean and sd of validation accuracy with flips, and the
-    variant's time over the best model's by fastest epochs, over the seeds both ran."""
+    variant's time over the best model's by fastest epochs, over the seeds both ran.
+    ``filters``: the first convolution's width, or the name of another variant."""
     import statistics
     best = {r["seed"]: r for r in row["best"]["runs"]}
-    runs = row["variants"][f"first convolution: {filters} filters"]["runs"]
+    name = filters if isinstance(filters, str) else f"first convolution: {filters} filters"
+    runs = row["variants"][name]["runs"]
     assert "test_acc" not in str(runs), "a variant never touches the test set"
     pairs = [(best[r["seed"]], r) for r in runs if r["seed"] in best]
     assert len(pairs) >= 3, "a variant is compared over three seeds or more"
@@ -271,39 +295,95 @@ def test_quoted_first_layer_variants_are_the_saved_bestbench():
                   r"them, but the validation accuracy with flips fell from "
                   r"(0\.\d+)<!--fixed--> to (0\.\d+)<!--fixed--> and from "
                   r"(0\.\d+)<!--fixed--> to (0\.\d+)<!--fixed-->, drops larger than the "
-                  r"spread between seeds; 24 filters saved less time and reached "
-                  r"(0\.\d+)<!--fixed--> and (0\.\d+)<!--fixed-->\. The rule we chose by: "
-                  r"the fewest filters whose mean validation accuracy with flips reaches "
-                  r"the goal's (0\.\d+)<!--fixed--> in both rows\. Only (\d+) do", text)
+                  r"spread between seeds; 24 filters took (0\.\d+|1\.\d+)<!--fixed--> and "
+                  r"(0\.\d+|1\.\d+)<!--fixed--> of the time and reached (0\.\d+)<!--fixed--> "
+                  r"and (0\.\d+)<!--fixed-->\. The rule we chose by: the fewest filters whose "
+                  r"validation accuracy with flips reaches the goal's (0\.\d+)<!--fixed--> by "
+                  r"more than the spread between seeds \(its mean minus its standard "
+                  r"deviation\) in both rows\. 16 and 24 filters reach it on the mean, but 16 by "
+                  r"less than the spread in both rows, and 24 with bfloat16 units \(its mean "
+                  r"minus its standard deviation is (0\.\d+)<!--fixed-->\): only (\d+) clear it "
+                  r"in both rows", text)
     assert m, "episode 7's instructor note no longer quotes the variants in the expected words"
-    t_bf16, t_f32, best_bf16, v16_bf16, best_f32, v16_f32, v24_bf16, v24_f32, goal, kept = (
-        float(g) for g in m.groups())
+    (t_bf16, t_f32, best_bf16, v16_bf16, best_f32, v16_f32, t24_bf16, t24_f32, v24_bf16,
+     v24_f32, goal, low24_bf16, kept) = (float(g) for g in m.groups())
     rows = saved["rows"]["as is"], saved["rows"]["AVX2"]
     assert [r["best"]["policy"] for r in rows] == ["mixed_bfloat16", "float32"]
     quoted = {16: ((t_bf16, v16_bf16, best_bf16), (t_f32, v16_f32, best_f32)),
-              24: ((None, v24_bf16, None), (None, v24_f32, None))}
-    ratios = {}
+              24: ((t24_bf16, v24_bf16, None), (t24_f32, v24_f32, None))}
     for filters, per_row in quoted.items():
         for row, (ratio_q, acc_q, best_q) in zip(rows, per_row):
             (acc, sd), (best, best_sd), ratio = _variant_vs_best(row, filters)
-            ratios[filters, row["best"]["policy"]] = ratio
-            assert abs(acc_q - acc) <= 0.00051
-            if ratio_q is not None:
-                assert abs(ratio_q - ratio) <= 0.0051 and abs(best_q - best) <= 0.00051
+            assert abs(acc_q - acc) <= 0.00051 and abs(ratio_q - ratio) <= 0.0051
+            if best_q is not None:
+                assert abs(best_q - best) <= 0.00051
             if filters == 16:  # "drops larger than the spread between seeds"
                 assert best - acc > max(sd, best_sd)
-    for policy in ("mixed_bfloat16", "float32"):  # 24 filters "saved less time"
-        assert ratios[16, policy] < ratios[24, policy] < 1
-    # the rule: the fewest filters that reach the goal in both rows; the model keeps 32
-    reach = {filters: all(_variant_vs_best(r, filters)[0][0] >= goal for r in rows)
-             for filters in (16, 24)}
-    assert goal == 0.74 and not any(reach.values())
-    assert all(statistics.mean(r["val_acc_flips"] for r in row["best"]["runs"]) >= goal
-               for row in rows)
+    # the rule: the fewest filters that reach the goal by more than the spread (mean - sd)
+    # in both rows. 16 and 24 reach it on the mean; 16 misses by the spread in both rows,
+    # 24 with bfloat16 units; the model keeps 32, whose runs clear it in both.
+    assert goal == 0.74
+    low = {(f, i): a - sd for f in (16, 24) for i, r in enumerate(rows)
+           for (a, sd), _, _ in [_variant_vs_best(r, f)]}
+    assert all(_variant_vs_best(r, f)[0][0] >= goal for f in (16, 24) for r in rows)
+    assert low[16, 0] < goal and low[16, 1] < goal and low[24, 0] < goal
+    assert abs(low24_bf16 - low[24, 0]) <= 0.00006
+    for row in rows:
+        accs = [r["val_acc_flips"] for r in row["best"]["runs"]]
+        assert statistics.mean(accs) - statistics.stdev(accs) >= goal
     from tools import bestbench
     episode = next(c for c in bestbench.episode_best_model_code()[0] if "def best_model" in c)
     for row in rows:
         assert row["best"]["first_filters"] == kept == bestbench.first_filters_of(episode)
+
+
+def test_quoted_recipe_comparison_is_the_saved_bestbench():
+    """Episode 7's instructor note: the training recipe that the best model's replaced,
+    trained again with the same seeds and compared on validation only
+    (`python -m tools.bestbench --config ...`)."""
+    import json
+    import re
+    from pathlib import Path
+
+    from tools import bestbench
+    root = Path(__file__).resolve().parents[1]
+    saved = json.loads((root / "instructors" / "bestbench.json").read_text())
+    text = _note_text(root / "episodes" / f"{IMPROVE}.md")
+    m = re.search(r"The first is the training recipe, `([^`]*)`, which replaced `([^`]*)` to "
+                  r"train in less time\. `python -m tools\.bestbench --config ([^`]*)` trains "
+                  r"the old recipe with the same seeds: it took (\d\.\d+)<!--fixed--> and "
+                  r"(\d\.\d+)<!--fixed--> times as long \(by fastest epochs, with bfloat16 "
+                  r"units and without them\) for a validation accuracy with flips of "
+                  r"(0\.\d+)<!--fixed--> and (0\.\d+)<!--fixed-->, against the new "
+                  r"recipe's (0\.\d+)<!--fixed--> and (0\.\d+)<!--fixed-->", text)
+    assert m, "episode 7's instructor note no longer quotes the recipes in the expected words"
+    new, old, command = m[1], m[2], m[3]
+    slower = {"mixed_bfloat16": float(m[4]), "float32": float(m[5])}
+    old_acc = {"mixed_bfloat16": float(m[6]), "float32": float(m[7])}
+    new_acc = {"mixed_bfloat16": float(m[8]), "float32": float(m[9])}
+    # the recipes quoted are the episode's best_cfg and the variant that was measured
+    changes = bestbench.parse_changes(command.split())
+    assert old == ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                            for k, v in changes.items())
+    from tools.sweep import episode_names
+    ns = episode_names(big=None)
+    for src in bestbench.episode_best_model_code()[0][:2]:  # RunConfig, best_cfg
+        exec(src, ns)
+    cfg = ns["best_cfg"]
+    assert new == ", ".join(f"{k}={getattr(cfg, k):g}" if isinstance(getattr(cfg, k), float)
+                            else f"{k}={getattr(cfg, k)}" for k in changes)
+    assert all(getattr(cfg, k) != v for k, v in changes.items())
+    name = bestbench.variant_name(changes=changes)
+    for policy, row in (("mixed_bfloat16", saved["rows"]["as is"]),
+                        ("float32", saved["rows"]["AVX2"])):
+        assert row["best"]["policy"] == policy
+        assert row["variants"][name]["config"] == {**row["best"]["config"], **changes}
+        (acc, sd), (best, best_sd), ratio = _variant_vs_best(row, name)
+        assert abs(old_acc[policy] - acc) <= 0.00051 and abs(new_acc[policy] - best) <= 0.00051
+        assert abs(slower[policy] - ratio) <= 0.0051
+        # "to train in less time"; "differences smaller than the spread between seeds"
+        assert ratio > 1.2
+        assert abs(best - acc) < max(sd, best_sd)
 
 
 def test_search_conclusions_hold_for_every_stored_seed():
