@@ -261,6 +261,15 @@ def _note_text(path):
                              for line in path.read_text().splitlines()).split())
 
 
+def _bestbench_and_note():
+    """instructors/bestbench.json, and episode 7's text as `_note_text` gives it."""
+    import json
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    return (json.loads((root / "instructors" / "bestbench.json").read_text()),
+            _note_text(root / "episodes" / f"{IMPROVE}.md"))
+
+
 def _variant_vs_best(row, filters):
     """(variant's, best model's) mean and sd of validation accuracy with flips, and the
     variant's time over the best model's by fastest epochs, over the seeds both ran.
@@ -282,14 +291,10 @@ def test_quoted_first_layer_variants_are_the_saved_bestbench():
     """Episode 7's instructor note: the width of the first convolution, chosen on
     validation over three seeds (`python -m tools.bestbench --first-filters N`), by the
     rule it states."""
-    import json
     import re
     import statistics
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
-    saved = json.loads((root / "instructors" / "bestbench.json").read_text())
-    text = _note_text(root / "episodes" / f"{IMPROVE}.md")
+    saved, text = _bestbench_and_note()
     m = re.search(r"With 16 filters, training took (0\.\d+)<!--fixed--> of the time \(by "
                   r"fastest epochs\) with bfloat16 units and (0\.\d+)<!--fixed--> without "
                   r"them, but the validation accuracy with flips fell from "
@@ -341,14 +346,10 @@ def test_quoted_recipe_comparison_is_the_saved_bestbench():
     """Episode 7's instructor note: the training recipe that the best model's replaced,
     trained again with the same seeds and compared on validation only
     (`python -m tools.bestbench --config ...`)."""
-    import json
     import re
-    from pathlib import Path
 
     from tools import bestbench
-    root = Path(__file__).resolve().parents[1]
-    saved = json.loads((root / "instructors" / "bestbench.json").read_text())
-    text = _note_text(root / "episodes" / f"{IMPROVE}.md")
+    saved, text = _bestbench_and_note()
     m = re.search(r"The first is the training recipe, `([^`]*)`, which replaced `([^`]*)` to "
                   r"train in less time\. `python -m tools\.bestbench --config ([^`]*)` trains "
                   r"the old recipe with the same seeds: it took (\d\.\d+)<!--fixed--> and "
