@@ -364,15 +364,13 @@ def test_quoted_recipe_comparison_is_the_saved_bestbench():
     new_acc = {"mixed_bfloat16": float(m[8]), "float32": float(m[9])}
     # the recipes quoted are the episode's best_cfg and the variant that was measured
     changes = bestbench.parse_changes(command.split())
-    assert old == ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                            for k, v in changes.items())
-    from tools.sweep import episode_names
-    ns = episode_names(big=None)
-    for src in bestbench.episode_best_model_code()[0][:2]:  # RunConfig, best_cfg
-        exec(src, ns)
-    cfg = ns["best_cfg"]
-    assert new == ", ".join(f"{k}={getattr(cfg, k):g}" if isinstance(getattr(cfg, k), float)
-                            else f"{k}={getattr(cfg, k)}" for k in changes)
+
+    def quoted(values):
+        return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                         for k, v in values.items())
+    cfg = bestbench.episode_namespace(big=None)[0]["best_cfg"]
+    assert old == quoted(changes)
+    assert new == quoted({k: getattr(cfg, k) for k in changes})
     assert all(getattr(cfg, k) != v for k, v in changes.items())
     name = bestbench.variant_name(changes=changes)
     for policy, row in (("mixed_bfloat16", saved["rows"]["as is"]),
