@@ -4,7 +4,7 @@
 PYTHON ?= python3
 LESSON := $(PYTHON) tools/lesson.py
 
-.PHONY: help setup test notebooks check lesson bench site clean doctor pins test-colab colab-env
+.PHONY: help setup test notebooks check quotes prose stale lesson bench site clean doctor pins test-colab colab-env
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,8 +30,17 @@ colab-env:  ## (re)build the Colab-versions environment in _build/colab/venv
 notebooks:  ## regenerate notebooks/ (and the code-along versions) from episodes/
 	$(LESSON) notebooks
 
-check:  ## fail if a generated file (notebooks, environment.yml) is stale
+check:  ## fail if a generated file (notebooks, environment.yml) or a quoted lab number is out of date
 	$(LESSON) check
+
+quotes:  ## write the lab's saved measurements into the pages that quote them
+	$(LESSON) quotes
+
+prose:  ## how much each episode asks learners to read (words per minute, sentence length, callouts)
+	$(LESSON) prose
+
+stale:  ## list the saved measurements that are out of date, why, and how to re-measure them
+	$(LESSON) stale
 
 lesson:  ## open the lesson in JupyterLab
 	$(LESSON) lesson

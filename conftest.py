@@ -24,7 +24,7 @@ whose rounding moves single runs by more than the quoted tolerances. Measured on
 2-core AMD EPYC with AVX-512 BF16, uncapped: episode 4's training accuracy by
 ``evaluate`` 0.727 against fit's 0.814 (the text said "a few points"; it now says
 several, and quotes this run), episode 6's
-hardest class F1 0.40 (quoted 0.30 ± 0.08), one search row of episode 7 0.364 (stored
+hardest class F1 0.40 (quoted 0.30 ± 0.08), one search row of episode 8 0.364 (stored
 seeds 0.407-0.416). Capped, a test run's verdict does not depend on which kind of CPU
 it lands on. ``ONEDNN_MAX_CPU_ISA=ALL make test`` runs uncapped.
 """
@@ -38,16 +38,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tools.execute import EXECUTED  # noqa: E402  (the one place that names it)
-from tools.notebooks import write_test_build  # noqa: E402
-from tools.nbval_setup import IPyNbCell  # noqa: E402  (log level, inline plots, stderr)
-
-ROOT = Path(__file__).resolve().parent
+from tools.facts import EXECUTED, ROOT, TEST_BUILD, seed_label
+from tools.nbval_setup import IPyNbCell  # (log level, inline plots, stderr)
+from tools.notebooks import write_test_build
 
 # pytest resolves `testpaths` after importing this file and before pytest_configure,
 # dropping folders that do not exist: in a fresh clone the test build would be left out
 # and nbval would run nothing. The folder exists from here on; pytest_configure fills it.
-(ROOT / "_build" / "test-notebooks").mkdir(parents=True, exist_ok=True)
+TEST_BUILD.mkdir(parents=True, exist_ok=True)
 
 # nbval runs the test build, never the learners' copies
 collect_ignore_glob = ["notebooks/*", "instructors/notebooks/*"]
@@ -61,7 +59,7 @@ def pytest_configure(config):
     for arg in config.args:
         path = Path(arg.split("::")[0])
         if path.suffix == ".ipynb" and path.parent.resolve() == (ROOT / "notebooks").resolve():
-            arg = os.path.relpath(ROOT / "_build" / "test-notebooks" / path.name)
+            arg = os.path.relpath(TEST_BUILD / path.name)
         args.append(arg)
     config.args[:] = args
 
@@ -69,20 +67,27 @@ def _is_cell(item):
     return IPyNbCell is not None and isinstance(item, IPyNbCell)
 
 
+# The stages of a run, in the order they run (pytest's summary says how long each took).
+STAGES = ("unit tests", "notebooks (nbval)", "claims, seed rerun, pins", "website (browser)")
+
+
+def _rank(item):
+    if _is_cell(item):
+        return 1
+    if item.get_closest_marker("browser"):
+        return 3
+    if item.get_closest_marker("after_notebooks") or item.get_closest_marker("overlap"):
+        return 2
+    return 0
+
+
 @pytest.hookimpl(trylast=True)  # after -k/-m deselection: only what will run
 def pytest_collection_modifyitems(session, config, items):
-    def rank(item):
-        if _is_cell(item):
-            return 1
-        if item.get_closest_marker("browser"):
-            return 3
-        if item.get_closest_marker("after_notebooks") or item.get_closest_marker("overlap"):
-            return 2
-        return 0
+    _stage_of.update({item.nodeid: _rank(item) for item in items})
     for item in items:
         if item.get_closest_marker("overlap"):
             item.module.start_background()
-    items.sort(key=rank)  # stable: keeps file and cell order within each group
+    items.sort(key=_rank)  # stable: keeps file and cell order within each group
     last = {}
     for item in items:
         if _is_cell(item):
@@ -103,7 +108,16 @@ def pytest_report_header(config):
         return [f"lesson: TensorFlow not importable ({err})"]
 
 
+def pytest_runtest_logreport(report):
+    if report.nodeid in _stage_of:
+        _stage_seconds[_stage_of[report.nodeid]] += report.duration
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    spent = [f"{name} {_stage_seconds[i] / 60:.1f} min" for i, name in enumerate(STAGES)
+             if _stage_seconds[i]]
+    if spent:
+        terminalreporter.write_line("lesson: time by stage: " + ", ".join(spent))
     ran = sorted(p.stem for p in _runs)
     if ran:
         header = pytest_report_header(config)[0].split(", ", 1)[-1]
@@ -115,6 +129,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 _runs: dict = {}
 FAILED_NOTEBOOKS: set = set()
+_stage_of: dict = {}                  # test id -> index in STAGES
+_stage_seconds = [0.0] * len(STAGES)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -148,7 +164,7 @@ def _save_executed(nb_file, run):
             cell.execution_count = count
     nb.metadata.setdefault("lesson", {})["executed"] = {
         "by": "nbval (pytest)",
-        "seed": os.environ.get("CNNLESSON_SEED") or "default",
+        "seed": seed_label(),
         "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
         "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }

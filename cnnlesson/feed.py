@@ -6,7 +6,7 @@ TensorFlow tensor first. Measured with TensorFlow 2.21 on 45,000 CIFAR-10 images
 more while the input pipeline was built; a fit on them peaked 340 MB above the loaded
 data, against 196 MB when the batches come from :class:`ArrayBatches`, at the same
 speed (44 and 43 s per epoch on 2 CPU cores). On Binder's 1 GB that difference decides
-whether episode 7's largest model trains (issue 10).
+whether episode 8's largest model trains within Binder's memory.
 
 Why our own class: ``keras.utils.PyDataset`` is Keras's own way to hand ``fit`` one
 batch at a time; what it leaves to us is which rows go in each batch. This class only

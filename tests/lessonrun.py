@@ -22,12 +22,9 @@ compared with 100 times the measured fraction.
 Durations are never checked against the current run, whose speed depends on the
 machine that runs the tests. A time the text quotes is either
 
-* a figure of the benchmark table, marked ``bench:``, e.g.
-  ``about 40<!--bench:fit_seconds±30%--> seconds on the reference machine``: it is
-  compared with the same key in ``instructors/benchmark.json`` (written by
-  ``python -m tools.benchmark --save instructors/benchmark.json``, which records the
-  machine and its CPU features), and fails when the notebook's code changed since that
-  benchmark ran; or
+* a figure of the lab's benchmark, ``about 93<!--lab:bench.04.fit_seconds--> seconds``,
+  which ``python tools/lesson.py quotes`` writes from ``instructors/benchmark.json``
+  (see tools/quotes.py; ``python tools/lesson.py stale`` says when it is out of date); or
 * a ratio measured in the same run (a key ending in ``_ratio``), which holds on slow
   and fast machines alike.
 
@@ -46,13 +43,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from conftest import FAILED_NOTEBOOKS  # noqa: E402
-from tools.execute import ensure_executed  # noqa: E402
-from tools.notebooks import NUMBERS_TAG, episode_sources  # noqa: E402
-
-NOTEBOOKS = ROOT / "notebooks"
+from tools.executed import ensure_executed  # noqa: E402
+from tools.facts import NUMBERS_TAG, lesson_numbers  # noqa: E402
+from tools.notebooks import episode_sources  # noqa: E402
 
 NUMBER = r"(?P<num>[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[-+]?\d+(?:\.\d+)?)\s?(?P<pct>%)?"
-CLAIM = re.compile(NUMBER + r"\s*<!--\s*(?P<bench>bench:)?(?P<key>[A-Za-z_]\w*)\s*"
+CLAIM = re.compile(NUMBER + r"\s*<!--\s*(?P<key>[A-Za-z_]\w*)\s*"
                    r"(?:±\s*(?P<tol>\d+(?:\.\d+)?)\s*(?P<rel>%)?)?\s*-->")
 
 
@@ -73,14 +69,7 @@ def executed(name):
 
 def numbers(name):
     """The dict of measured numbers shown by the notebook's ``lesson-numbers`` cell."""
-    nb = executed(name)
-    found = {}
-    for cell in nb.cells:
-        if cell.cell_type == "code" and NUMBERS_TAG in cell.metadata.get("tags", []):
-            for out in cell.outputs:
-                data = out.get("data", {})
-                if "application/json" in data:
-                    found.update(data["application/json"])
+    found = lesson_numbers(executed(name))
     if not found:
         raise AssertionError(f"{name}: no output with numbers from a cell tagged {NUMBERS_TAG}")
     return found
@@ -96,7 +85,6 @@ class Claim:
     tol: float
     relative: bool
     text: str
-    bench: bool = False  # compared with instructors/benchmark.json, not with this run
 
     def holds(self, measured) -> bool:
         value = measured * 100 if self.percent else measured
@@ -129,27 +117,8 @@ def claims(name):
                 continue
             out.append(Claim(name, i, m["key"], float(m["num"].replace(",", "")),
                              bool(m["pct"]), float(m["tol"] or 0), bool(m["rel"]),
-                             line.strip(), bench=bool(m["bench"])))
+                             line.strip()))
     return out
 
 
-BENCHMARK = ROOT / "instructors" / "benchmark.json"
 DURATION_KEY = re.compile(r"(seconds|minutes|time|_s$)", re.IGNORECASE)
-
-
-def code_sha256(nb):
-    """A fingerprint of a notebook's code cells: timings belong to this code."""
-    import hashlib
-    code = "\n\0".join(c.source for c in nb.cells if c.cell_type == "code")
-    return hashlib.sha256(code.encode()).hexdigest()
-
-
-def benchmark_numbers(name):
-    """The lesson numbers and code fingerprint the saved benchmark recorded for ``name``."""
-    import json
-    if not BENCHMARK.exists():
-        return None
-    for row in json.loads(BENCHMARK.read_text()).get("notebooks", []):
-        if row.get("notebook") == name:
-            return row
-    return None

@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 import cnnlesson.data as data
+import cnnlesson.formats as formats
 from cnnlesson.data import DataError
 
 RNG = np.random.default_rng(42)
@@ -170,7 +171,7 @@ def test_corrupt_download_is_deleted_before_anything_is_unpickled(monkeypatch, t
     body, _, sha = archive
     bad = bytearray(body)
     bad[len(bad) // 2] ^= 0xFF
-    monkeypatch.setattr(data.pickle, "load", lambda *a, **k: pytest.fail("unpickled unverified data"))
+    monkeypatch.setattr(formats.pickle, "load", lambda *a, **k: pytest.fail("unpickled unverified data"))
     with Server({"cifar-10-python.tar.gz": bytes(bad)}) as server:
         official(monkeypatch, server.url, sha)
         with pytest.raises(DataError) as err:
@@ -372,7 +373,7 @@ def test_lesson_data_keeps_the_official_test_split(monkeypatch, tmp_path):
 
 def test_lesson_data_reads_only_the_chosen_images_from_the_cache(monkeypatch, tmp_path):
     """Once the cache file exists, load_lesson_data reads the chosen rows from it in
-    chunks (issue 10: the whole split is never in memory) and gives exactly the arrays
+    chunks (the whole split is never in memory, for Binder's sake) and gives exactly the arrays
     that lesson_split takes from the whole split; a damaged cache file is rebuilt."""
     root = make_cifar_folder(tmp_path / "copy", per_class=9)
     kw = dict(data_dir=root, cache=tmp_path / "c")
@@ -398,7 +399,7 @@ def test_lesson_data_reads_only_the_chosen_images_from_the_cache(monkeypatch, tm
 
 
 def test_lesson_data_on_disk_is_a_memory_map_of_the_same_images(tmp_path):
-    """on_disk=True (episode 7's 45,000 images): x_train is a read-only np.memmap of a
+    """on_disk=True (episode 8's 45,000 images): x_train is a read-only np.memmap of a
     file beside the cache file, with exactly the images of the in-memory load; it is
     written once and reused, a new split replaces it, and it works before any cache
     file exists (loading makes one)."""

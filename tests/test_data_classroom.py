@@ -1,4 +1,4 @@
-"""The data module under classroom conditions (issue 12): several processes on one
+"""The data module under classroom conditions: several processes on one
 cache, resumed downloads, full and read-only disks, proxies' web pages, the network
 and lock timeouts, and one download shared with the room by ``cnnlesson.share``.
 
@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 import cnnlesson.data as data
+import cnnlesson.download as data_download
 from cnnlesson import share
 from cnnlesson.data import DataError
 from test_data import (LoopbackServer, QuietHandler, assert_one_sentence, leftovers, make_cifar_archive,  # noqa: F401
@@ -103,7 +104,7 @@ def archive():
 
 def fails_to_write(monkeypatch, code, when=lambda path, mode: True, after=0):
     """Make the data module's writes fail with ``code`` (ENOSPC, EACCES, EROFS)."""
-    real = data._open
+    real = data_download._open
 
     class Full:
         def __init__(self, f):
@@ -131,7 +132,7 @@ def fails_to_write(monkeypatch, code, when=lambda path, mode: True, after=0):
             return Full(real(path, mode))
         return real(path, mode)
 
-    monkeypatch.setattr(data, "_open", fake)
+    monkeypatch.setattr(data_download, "_open", fake)
 
 
 # ---------------------------------------------------------------- one cache, many processes
@@ -243,7 +244,7 @@ def test_broken_download_resumes_with_range(monkeypatch, tmp_path, archive, caps
 
 def test_broken_download_resumes_on_the_next_run(monkeypatch, tmp_path, archive):
     body, arrays, sha = archive
-    monkeypatch.setattr(data, "RETRIES", 0)  # e.g. the Wi-Fi stays away: the learner runs it again
+    monkeypatch.setattr(data_download, "RETRIES", 0)  # e.g. the Wi-Fi stays away: the learner runs it again
     with Server({NAME: body}, cut=True) as server:
         official(monkeypatch, server.url, sha)
         with pytest.raises(DataError) as err:
@@ -301,7 +302,7 @@ def test_web_page_instead_of_archive(monkeypatch, tmp_path, archive):
 
 def test_full_disk_is_found_before_downloading(monkeypatch, tmp_path, archive):
     body, _, sha = archive
-    monkeypatch.setattr(data.shutil, "disk_usage", lambda p: type("U", (), {"free": 100})())
+    monkeypatch.setattr(data_download.shutil, "disk_usage", lambda p: type("U", (), {"free": 100})())
     with Server({NAME: body}) as server:
         official(monkeypatch, server.url, sha)
         with pytest.raises(DataError) as err:
@@ -378,7 +379,7 @@ def test_cache_folder_that_cannot_be_created(monkeypatch, tmp_path):
 
     def denied(self, *a, **k):
         raise PermissionError(errno.EACCES, "Permission denied", str(self))
-    monkeypatch.setattr(data.Path, "mkdir", denied)
+    monkeypatch.setattr(data_download.Path, "mkdir", denied)
     monkeypatch.setenv(data.ENV_CACHE_DIR, str(tmp_path / "new" / "cache"))
     with pytest.raises(DataError) as err:
         data.load_mnist(progress=False)
@@ -514,7 +515,7 @@ def test_a_part_that_is_already_whole_is_checked_not_fetched(monkeypatch, tmp_pa
 
 def test_ctrl_c_keeps_the_part_and_the_next_run_resumes(monkeypatch, tmp_path, archive):
     body, _, sha = archive
-    real = data._open
+    real = data_download._open
 
     class Interrupted:  # the learner presses Ctrl-C after the first 64 kB were written
         def __init__(self, f):
@@ -531,14 +532,14 @@ def test_ctrl_c_keeps_the_part_and_the_next_run_resumes(monkeypatch, tmp_path, a
         def __exit__(self, *exc):
             self.f.close()
 
-    monkeypatch.setattr(data, "_open", lambda p, m="rb": Interrupted(real(p, m)))
+    monkeypatch.setattr(data_download, "_open", lambda p, m="rb": Interrupted(real(p, m)))
     with Server({NAME: body}) as server:
         official(monkeypatch, server.url, sha)
         with pytest.raises(KeyboardInterrupt):
             data.load_cifar10(cache=tmp_path, progress=False)
         kept = (tmp_path / (NAME + ".part")).read_bytes()
         assert kept and body.startswith(kept)
-        monkeypatch.setattr(data, "_open", real)
+        monkeypatch.setattr(data_download, "_open", real)
         data.load_cifar10(cache=tmp_path, progress=False)
         assert server.requests[-1] == (f"/{NAME}", f"bytes={len(kept)}-")
     assert (tmp_path / NAME).read_bytes() == body

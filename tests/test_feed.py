@@ -1,4 +1,4 @@
-"""cnnlesson.array_batches: fit's data one batch at a time (issue 10, Binder's memory)."""
+"""cnnlesson.array_batches: fit's data one batch at a time (Binder's memory)."""
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +110,7 @@ print("RISE", _status_bytes(os.getpid(), "VmHWM") - before, x.nbytes)
 @pytest.mark.skipif(not Path("/proc/self/status").exists(),
                     reason="reads the peak memory from Linux's /proc")
 def test_arrays_handed_to_fit_cost_more_memory_than_the_images_batches_do_not():
-    """Episode 7's claim: handed 45,000 images (132 MB) as arrays, fit's copies take more
+    """Episode 8's claim: handed 45,000 images (132 MB) as arrays, fit's copies take more
     memory than the images themselves; handed array_batches, it needs far less. Each way
     in a fresh process, by the rise of its peak resident memory during fit."""
     import subprocess

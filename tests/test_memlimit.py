@@ -1,9 +1,10 @@
-"""tools.memlimit: running a notebook's kernel under a hard memory limit, as Binder does.
+"""tools.lab.memlimit: running a notebook's kernel under a hard memory limit, as Binder does.
 
 These tests need the right to create a memory cgroup (root on Linux, as on the lesson's CI
 machines); elsewhere they are skipped and say why."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tools.memlimit import MemoryLimit, Unavailable
+from tools.execute import execute
+from tools.lab import benchmark
+from tools.lab import memlimit
+from tools.lab.memlimit import KernelLimit, MemoryLimit, Unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 ALLOCATE = ("import numpy as np\n"
@@ -59,24 +63,22 @@ def test_spawning_leaves_this_process_where_it_was(limit):
 
 
 def test_a_kernel_over_the_limit_fails_the_run_and_says_so(limit, tmp_path):
-    """tools.execute with memory_limit_mb: the kernel starts in the cgroup, and a notebook
+    """tools.execute with a KernelLimit: the kernel starts in the cgroup, and a notebook
     that needs more is stopped; the run reports the error and the out-of-memory stop."""
-    from tools.execute import execute
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(ALLOCATE.format(mb=50)),
                                          nbformat.v4.new_code_cell(ALLOCATE.format(mb=700))])
-    run = execute(nb, cwd=tmp_path, timeout=120, memory_limit_mb=400)
+    run = execute(nb, cwd=tmp_path, timeout=120, limit=KernelLimit(400))
     assert "allocated 50" in run.nb.cells[0].outputs[0]["text"]
     assert run.error and "Dead" in run.error, run.error
     assert run.limit["oom_kills"] >= 1 and run.limit["limit_mb"] == 400
     small = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(ALLOCATE.format(mb=50))])
-    ok = execute(small, cwd=tmp_path, timeout=120, memory_limit_mb=400)
+    ok = execute(small, cwd=tmp_path, timeout=120, limit=KernelLimit(400))
     assert ok.error is None and ok.limit["oom_kills"] == 0
 
 
 def test_no_cgroup_is_one_clear_reason(monkeypatch, tmp_path):
-    import tools.memlimit as m
-    monkeypatch.setattr(m, "V2", tmp_path / "none")
-    monkeypatch.setattr(m, "V1", tmp_path / "none")
+    monkeypatch.setattr(memlimit, "V2", tmp_path / "none")
+    monkeypatch.setattr(memlimit, "V1", tmp_path / "none")
     with pytest.raises(Unavailable, match="no memory cgroup"):
         MemoryLimit(100)
 
@@ -84,9 +86,6 @@ def test_no_cgroup_is_one_clear_reason(monkeypatch, tmp_path):
 def test_a_run_under_a_limit_saves_only_its_column(tmp_path):
     """The benchmark under --memory-limit: its rows add the limit's result to the saved
     rows and keep their times (a limit can slow a notebook down); the table shows it."""
-    import json
-
-    from tools import benchmark
     saved = tmp_path / "bench.json"
     saved.write_text(json.dumps({"date": "old", "notebooks": [
         {"notebook": "05-dropout", "wall_s": 300.0}, {"notebook": "07-x", "wall_s": 500.0}]}))
@@ -105,3 +104,20 @@ def test_a_run_under_a_limit_saves_only_its_column(tmp_path):
         "did not finish (CellTimeoutError), 1,234 pages read from disk")
     assert benchmark.under_limit({**lim, "peak_rss_mb": 987.4}) == (
         "ran, 1,234 pages read from disk, peak 987 MB resident")
+
+
+def test_a_cell_tagged_time_name_is_reported_as_name_seconds():
+    """The benchmark times the cells tagged time-NAME (episode 4's fit), so the notebooks
+    carry no timing code of their own."""
+    from types import SimpleNamespace
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("a = 1"),
+                                         nbformat.v4.new_markdown_cell("text"),
+                                         nbformat.v4.new_code_cell("history = fit()")])
+    nb.cells[2].metadata["tags"] = ["faded", "time-fit"]
+    run = SimpleNamespace(nb=nb, cell_s=[(0, 1.0), (2, 93.456)])
+    assert benchmark.timed_cells(run) == {"fit_seconds": 93.46}
+    # a fit split into two cells (each within the cell budget) is quoted as one run
+    nb.cells.append(nbformat.v4.new_code_cell("more = fit()"))
+    nb.cells[3].metadata["tags"] = ["time-fit"]
+    run = SimpleNamespace(nb=nb, cell_s=[(0, 1.0), (2, 46.5), (3, 47.25)])
+    assert benchmark.timed_cells(run) == {"fit_seconds": 93.75}

@@ -1,5 +1,5 @@
 """The notebooks are generated from episodes/: a stale or hand-edited one fails, and
-each reader's copy holds what that reader needs and nothing else (issue 8):
+each reader's copy holds what that reader needs and nothing else:
 
 - learner (notebooks/): no outputs, no instructor notes, no test plumbing, solutions
   collapsed (JupyterLab and Colab) and their prose behind a click;
@@ -60,7 +60,7 @@ def test_an_unbuilt_source_change_is_caught(copy_of_lesson):
 
 
 def _whole(md):
-    return notebooks.carry_references(notebooks.from_source(md), notebooks._old_references(md.stem))
+    return notebooks.carry_references(notebooks.from_source(md), notebooks.old_references(md.stem))
 
 
 def _tags(cell):
@@ -74,14 +74,18 @@ def _solution_flags(md):
 @pytest.mark.parametrize("md", SOURCES, ids=IDS)
 def test_learner_notebook_has_no_plumbing_outputs_or_notes(md):
     nb = notebooks.learner(_whole(md))
-    for cell in nb.cells:
+    for cell in nb.cells + notebooks.code_along(_whole(md)).cells:
         assert notebooks.NUMBERS_TAG not in _tags(cell)
         assert notebooks.SEED_TAG not in _tags(cell)
+        assert not any(t.startswith((notebooks.REUSE_PREFIX, notebooks.TIME_PREFIX))
+                       for t in _tags(cell)), "the tools' tags stay out of the readers' copies"
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None
             assert "# ___" not in cell.source, "faded-example markers are for the build only"
         else:
             assert "Instructor note" not in cell.source
+            assert not notebooks.NUMBER_MARKER.search(cell.source), (
+                "the markers that tie a number to a run are for the tests, not for readers")
 
 
 @pytest.mark.parametrize("md", SOURCES, ids=IDS)
@@ -193,3 +197,47 @@ def test_site_view_collapses_solutions_and_drops_instructor_notes(md):
     if "**Instructor note" in md.read_text():
         title = re.search(r"^# (.+)$", md.read_text(), re.M)[1].strip()
         assert f"### {title}" in notes
+
+
+def test_tools_find_an_episodes_cells_by_their_tags(tmp_path):
+    md = tmp_path / "07-x.md"
+    md.write_text("---\njupytext:\n  text_representation:\n    format_name: myst\n---\n\n"
+                  "# Title\n\n```{code-cell} ipython3\n:tags: [keep, reuse-model]\n\n"
+                  "def model():\n    return 1\n```\n\n```{code-cell} ipython3\n"
+                  "# mentions def model() but is not tagged\nx = 2\n```\n")
+    assert notebooks.code_cells(md, ["model"]) == {"model": "def model():\n    return 1"}
+    with pytest.raises(SystemExit, match="no code cell is tagged reuse-fit"):
+        notebooks.code_cells(md, ["model", "fit"])
+
+
+def test_readers_copies_keep_the_numbers_without_their_markers():
+    text = ("reaches 0.62<!--best_val_acc±0.03--> after 122,570<!--n_params--> parameters, "
+            "62%<!--acc±3-->, 93<!--lab:bench.04.fit_seconds--> s, 0.3<!--fixed--> and <!-- a note -->")
+    cell = notebooks.nbformat.v4.new_markdown_cell(text)
+    assert notebooks._md(cell, text).source == (
+        "reaches 0.62 after 122,570 parameters, 62%, 93 s, 0.3 and <!-- a note -->")
+
+
+def test_an_aside_for_the_curious_stays_in_the_code_along_and_an_answer_does_not():
+    text = ("**Quick check.** Which?\n\n1. a\n2. b\n\n<details><summary>Answer</summary>\n\n"
+            "2, because.\n\n</details>\n\n<details><summary>For the curious: more</summary>"
+            "\n\nDepth.\n\n</details>")
+    nb = notebooks.nbformat.v4.new_notebook(cells=[notebooks.nbformat.v4.new_markdown_cell(text)])
+    nb.metadata["lesson"] = {}
+    along = notebooks.code_along(nb).cells[0].source
+    assert "Depth." in along and "2, because." not in along
+
+
+@pytest.mark.parametrize("md", [m for m in SOURCES if "faded" in m.read_text()],
+                         ids=[m.stem for m in SOURCES if "faded" in m.read_text()])
+def test_learners_on_their_own_see_faded_examples_with_the_full_code_closed(md):
+    whole = _whole(md)
+    faded = [c for c in whole.cells if notebooks.FADED_TAG in _tags(c)]
+    nb = notebooks.learner(whole)
+    for cell in faded:
+        blanks = notebooks.fade(cell.source)
+        i = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source == blanks)
+        assert "___" in nb.cells[i].source
+        after = nb.cells[i + 1]
+        assert after.cell_type == "markdown" and after.source.startswith("<details>")
+        assert notebooks._unmark(cell.source) in after.source, "the full code, closed"

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools.facts import ROOT
 REQUIREMENTS = ROOT / "requirements.txt"
 ENVIRONMENT = ROOT / "environment.yml"
 

@@ -1,10 +1,13 @@
 """Execute a notebook in a fresh kernel and measure it.
 
-Used by the benchmark, by ``tools.notebooks build --record`` and by the tests when a
-notebook's executed copy is missing. What runs is the test build,
-``_build/test-notebooks/`` (see tools/notebooks.py): the learners' notebooks lack the
-cell that reports the numbers the text quotes. Measures each cell's wall time, the kernel's
-peak resident memory and the device TensorFlow used.
+Used by ``tools/executed.py`` (the executed copies the tests and the website use, and
+the reference outputs of checked cells) and by the lab's benchmark. What runs is the
+test build, ``_build/test-notebooks/`` (see tools/notebooks.py): the learners'
+notebooks lack the cell that reports the numbers the text quotes. Measures each cell's
+wall time, the kernel's peak resident memory and the device TensorFlow used.
+
+This module knows nothing of the lesson's files; a memory limit, when one is wanted, is
+handed in by the caller (the lab's ``tools/lab/memlimit.py``).
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ class Run:
     peak_rss_mb: float = 0.0
     peak_anon_mb: float = 0.0  # anonymous memory only: what the kernel cannot give back
     cell_peak_mb: list = field(default_factory=list)  # (cell index, peak RSS so far)
-    # under a memory limit (tools/memlimit.py): {"limit_mb", "page_cache_dropped",
+    # under a memory limit (tools/lab/memlimit.py): {"limit_mb", "page_cache_dropped",
     # "oom_kills", "major_faults", "peak_rss_mb"}, or {"limit_mb", "unavailable": why};
     # None when run without one
     limit: dict | None = None
@@ -71,10 +74,15 @@ def _status_bytes(pid, field):
     return 0
 
 
-def execute(nb, cwd, timeout=900, env=None, memory_limit_mb=None):
-    """Run every code cell of ``nb`` (a notebook node or a path) in a fresh kernel,
-    with ``memory_limit_mb`` the kernel runs in a memory cgroup of that size, as on
-    Binder (see tools/memlimit.py); if it needs more, it is stopped and the run fails."""
+def execute(nb, cwd, timeout=900, env=None, limit=None):
+    """Run every code cell of ``nb`` (a notebook node or a path) in a fresh kernel.
+
+    ``limit``: an object that starts the kernel under a hard memory limit, as on Binder
+    (``tools.lab.memlimit.KernelLimit``): ``start()`` returns the dict recorded as
+    ``run.limit`` (with the key ``unavailable`` when no limit can be made here, and the
+    kernel then runs without one), ``spawning()`` is the context the kernel starts in,
+    ``finish()`` returns what the limit saw. A kernel that needs more is stopped and the
+    run fails."""
     if not isinstance(nb, nbformat.NotebookNode):
         nb = nbformat.read(nb, as_version=4)
     nb = nbformat.from_dict(nb)
@@ -89,16 +97,12 @@ def execute(nb, cwd, timeout=900, env=None, memory_limit_mb=None):
     peak = [0]
     anon = [0]
     stop = threading.Event()
-    limit = None
-    if memory_limit_mb:
-        from tools.memlimit import MemoryLimit, Unavailable, drop_page_cache
-        try:
-            limit = MemoryLimit(memory_limit_mb)
-        except Unavailable as err:
-            run.limit = {"limit_mb": memory_limit_mb, "unavailable": str(err)}
+    if limit is not None:
+        run.limit = limit.start()
+        if "unavailable" in run.limit:
+            limit = None
     try:
         if limit:  # the kernel starts in the cgroup, so all its memory counts
-            run.limit = {"limit_mb": memory_limit_mb, "page_cache_dropped": drop_page_cache()}
             client.km = client.create_kernel_manager()
             with limit.spawning():
                 client.start_new_kernel()
@@ -142,9 +146,7 @@ def execute(nb, cwd, timeout=900, env=None, memory_limit_mb=None):
     finally:
         stop.set()
         if limit:
-            # (not the peak charge: under a limit the page cache fills it up to the limit)
-            run.limit.update(oom_kills=limit.oom_kills(), major_faults=limit.major_faults())
-            limit.close()
+            run.limit.update(limit.finish())
         os.environ.clear()
         os.environ.update(old_env)
     run.peak_rss_mb = peak[0] / 2**20
@@ -152,81 +154,3 @@ def execute(nb, cwd, timeout=900, env=None, memory_limit_mb=None):
         run.limit["peak_rss_mb"] = round(run.peak_rss_mb, 1)
     run.peak_anon_mb = anon[0] / 2**20
     return run
-
-
-# ----------------------------------------------------------- executed copies of notebooks
-ROOT = Path(__file__).resolve().parent.parent
-TEST_BUILD = ROOT / "_build" / "test-notebooks"  # what runs: see tools/notebooks.py
-EXECUTED = ROOT / "_build" / "executed"
-
-
-def current_seed():
-    """The seed the notebooks run with: CNNLESSON_SEED, or the episodes' own."""
-    return os.environ.get("CNNLESSON_SEED") or "default"
-
-
-def _sha(nb):
-    return nb.metadata.get("lesson", {}).get("source_sha256")
-
-
-def _figure_cells(nb):
-    """Indices of the code cells that draw a figure (they carry mystnb.image.alt)."""
-    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-            and c.metadata.get("mystnb", {}).get("image", {}).get("alt")]
-
-
-def _has_image(cell):
-    return any(k.startswith("image/") for o in cell.get("outputs", [])
-               for k in o.get("data", {}))
-
-
-def why_not_current(name):
-    """None if _build/executed/NAME.ipynb is the run of the current notebook, with its
-    figures, else the reason it is not."""
-    from tools.notebooks import write_test_build
-    if not (TEST_BUILD / f"{name}.ipynb").exists():
-        write_test_build()
-    source = nbformat.read(TEST_BUILD / f"{name}.ipynb", as_version=4)
-    path = EXECUTED / f"{name}.ipynb"
-    if not path.exists():
-        return "no executed copy"
-    nb = nbformat.read(path, as_version=4)
-    if not _sha(nb) or _sha(nb) != _sha(source):
-        return "executed copy is stale (source_sha256 differs)"
-    ran_with = nb.metadata.get("lesson", {}).get("executed", {}).get("seed", "default")
-    if ran_with != current_seed():
-        return f"executed copy ran with seed {ran_with}, this run uses {current_seed()}"
-    blank = [i for i in _figure_cells(nb) if not _has_image(nb.cells[i])]
-    if blank:
-        return f"executed copy lacks the figures of cells {blank}"
-    return None
-
-
-def ensure_executed(names, allow_execute=True, log=print, by="tools.execute"):
-    """{name: executed notebook}: the current copies in _build/executed/, and a fresh
-    execution of every notebook whose copy is missing, stale or lacks its figures
-    (written back to _build/executed/). The notebooks are returned in memory, so that
-    another process rewriting _build/executed/ meanwhile cannot mix runs."""
-    reasons = {n: why_not_current(n) for n in names}
-    todo = [n for n in names if reasons[n]]
-    if todo and not allow_execute:
-        raise SystemExit("no current executed copy of " + ", ".join(todo) +
-                         ": run `make test` (or drop --no-execute)")
-    done = {n: nbformat.read(EXECUTED / f"{n}.ipynb", as_version=4)
-            for n in names if n not in todo}
-    failed = []
-    for name in todo:
-        log(f"executing {TEST_BUILD.relative_to(ROOT)}/{name}.ipynb ({reasons[name]}) ...")
-        t = time.perf_counter()
-        run = execute(TEST_BUILD / f"{name}.ipynb", cwd=TEST_BUILD)
-        if run.error:
-            failed.append(f"{TEST_BUILD.relative_to(ROOT)}/{name}.ipynb: {run.error}")
-            continue
-        run.nb.metadata.setdefault("lesson", {})["executed"] = {"by": by, "seed": current_seed()}
-        EXECUTED.mkdir(parents=True, exist_ok=True)
-        nbformat.write(run.nb, EXECUTED / f"{name}.ipynb")
-        done[name] = run.nb
-        log(f"  done in {time.perf_counter() - t:.0f} s")
-    if failed:
-        raise SystemExit("these notebooks failed:\n  " + "\n  ".join(failed))
-    return done

@@ -1,12 +1,14 @@
 """The lesson's commands, the same on Windows (PowerShell), macOS and Linux, without make.
 
     python tools/lesson.py setup       # .venv with the pinned packages (+ Chromium where apt can)
+    python tools/lesson.py setup --quick   # .venv with the light tools only (no TensorFlow)
+    python tools/lesson.py check --quick   # what a contributor runs: copies, numbers, prose (< 3 min)
     python tools/lesson.py test        # every test (extra arguments go to pytest)
     python tools/lesson.py lesson      # open the notebooks in JupyterLab
     python tools/lesson.py doctor      # is this Python supported? is PyPI reachable?
     python tools/lesson.py pins        # do the pins resolve on every platform and Python?
     python tools/lesson.py test-colab  # core notebooks (00-05) on Colab's versions
-    python tools/lesson.py notebooks | check | bench | site | clean
+    python tools/lesson.py notebooks | check | quotes | stale | prose | bench | site | clean
 
 On Windows use ``py tools\\lesson.py setup`` (or ``py -3.13 ...`` to pick a Python).
 ``make <command>`` is a shortcut for ``python3 tools/lesson.py <command>``.
@@ -30,14 +32,24 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script, too
+from tools.facts import BUILD, COLAB_CHECK, FULL_CODE, ROOT  # noqa: E402  (standard library only)
+
 VENV = ROOT / ".venv"
 REQUIREMENTS = ROOT / "requirements.txt"
 COLAB_CONSTRAINTS = ROOT / "tests" / "constraints-colab.txt"
-COLAB_DIR = ROOT / "_build" / "colab"
+COLAB_DIR = BUILD / "colab"
 COLAB_VENV = COLAB_DIR / "venv"
-# The core notebooks, the ones the Colab check runs.
-CORE = ("00", "01", "02", "03", "04", "05")
+# What the quick check needs (versions from requirements.txt): the notebook tools and the
+# test runner, the helper package's own light dependencies, and no TensorFlow.
+QUICK = ("jupytext", "nbformat", "nbclient", "ipykernel", "pytest", "pytest-timeout", "nbval",
+         "psutil", "numpy", "pillow", "filelock", "tqdm")
+# The tests the quick check runs: the reader copies, the episodes' shape and prose, the
+# quoted numbers, links, environment file and the staleness report (none runs a notebook).
+QUICK_TESTS = ("tests/test_notebooks_fresh.py", "tests/test_episode_structure.py",
+               "tests/test_prose_claims.py", "tests/test_quotes.py", "tests/test_stale.py",
+               "tests/test_links.py", "tests/test_environment.py", "tests/test_layout.py",
+               "tests/test_prose.py")
 # The test tools the Colab environment needs besides Colab's own packages (versions
 # from requirements.txt): Colab has Jupyter, but not pytest and nbval.
 HARNESS = ("pytest", "pytest-timeout", "nbval", "nbformat", "nbclient", "ipykernel", "psutil")
@@ -150,6 +162,13 @@ def cmd_setup(args) -> int:
     quiet = [] if args.verbose else ["--quiet"]
     if run([py, "-m", "pip", "install", *quiet, "--upgrade", "pip"]):
         return 1
+    if args.quick:  # the light tools at their pinned versions, the helper package without its extras
+        if run([py, "-m", "pip", "install", *quiet, "-c", REQUIREMENTS, *QUICK]) or \
+                run([py, "-m", "pip", "install", *quiet, "--no-deps", "-e", "."]):
+            return 1
+        print("quick set-up done (no TensorFlow): `python tools/lesson.py check --quick`; "
+              "`python tools/lesson.py setup` adds the rest")
+        return 0
     if run([py, "-m", "pip", "install", *quiet, "-r", REQUIREMENTS, "-e", "."]):
         print("\npip could not install the pinned packages: see README.md, section "
               "'If set-up fails' (proxy, offline wheels, Python version).", file=sys.stderr)
@@ -174,11 +193,37 @@ def cmd_notebooks(args) -> int:
 
 def cmd_check(args) -> int:
     py = need_venv()
-    return run([py, "-m", "tools.notebooks", "check"]) or run([py, "-m", "tools.envfile", "--check"])
+    if not args.quick:
+        return (run([py, "-m", "tools.notebooks", "check"])
+                or run([py, "-m", "tools.envfile", "--check"]) or run([py, "-m", "tools.quotes"]))
+    # the quick check: regenerate the readers' copies, report what is stale, run the light tests
+    if run([py, "-m", "tools.notebooks", "build"]) or run([py, "-m", "tools.envfile"]):
+        return 1
+    run([py, "-m", "tools.stale"])
+    # (not the check that every pinned package is installed: the quick set-up has a few)
+    return run([py, "-m", "pytest", "-q", "-m", "not after_notebooks and not browser and not overlap",
+                "-k", "not test_installed_versions_match_the_pins", *QUICK_TESTS])
+
+
+def cmd_quotes(args) -> int:
+    """Write the lab's saved numbers into the pages that quote them, the instructors'
+    schedule (built from the benchmark's times), then the notebooks."""
+    py = need_venv()
+    return (run([py, "-m", "tools.quotes", "--write"])
+            or run([py, "-m", "tools.site", "schedule", "--write"])
+            or run([py, "-m", "tools.notebooks", "build"]))
+
+
+def cmd_prose(args) -> int:
+    return run([need_venv(), "-m", "tools.prose"])
+
+
+def cmd_stale(args) -> int:
+    return run([need_venv(), "-m", "tools.stale", *(["--strict"] if args.strict else [])])
 
 
 def cmd_bench(args) -> int:
-    return run([need_venv(), "-m", "tools.benchmark", "--save", "instructors/benchmark.json"])
+    return run([need_venv(), "-m", "tools.lab.benchmark", "--save", "instructors/benchmark.json"])
 
 
 def cmd_site(args) -> int:
@@ -376,6 +421,18 @@ del sizes
 """
 
 
+def fill_faded(nb: dict) -> dict:
+    """A learner notebook as a learner runs it after filling the blanks of its faded
+    examples: each code cell followed by a closed "Show the full code" block gets that
+    code (the blanks would stop the run at the first one). The rest is unchanged."""
+    cells = nb["cells"]
+    for cell, after in zip(cells, cells[1:]):
+        text = "".join(after["source"]) if after["cell_type"] == "markdown" else ""
+        if cell["cell_type"] == "code" and text.startswith(FULL_CODE):
+            cell["source"] = text.split("```python\n", 1)[1].rsplit("\n```", 1)[0]
+    return nb
+
+
 def cmd_test_colab(args) -> int:
     """nbval on the core learners' notebooks in the Colab environment, in a folder of its
     own, _build/colab/run (its own pytest set-up: tools/nbval_setup.py as its conftest.py)."""
@@ -391,14 +448,15 @@ def cmd_test_colab(args) -> int:
     shutil.copy(ROOT / "tools" / "nbval_setup.py", tree / "conftest.py")
     if (ROOT / "fig").is_dir():
         shutil.copytree(ROOT / "fig", tree / "fig")
-    only = args.only or list(CORE)
+    only = args.only or list(COLAB_CHECK)
     chosen = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb") if p.name[:2] in only)
-    for nb in chosen:
-        shutil.copy(nb, tree / "notebooks" / nb.name)
+    for nb in chosen:  # as a learner runs them, the faded examples filled in
+        filled = fill_faded(json.loads(nb.read_text()))
+        (tree / "notebooks" / nb.name).write_text(json.dumps(filled, indent=1))
     versions = ("import sys, tensorflow as tf, keras, numpy, pandas; print('Colab check: Python', "
                 "sys.version.split()[0], '/ TensorFlow', tf.__version__, '/ Keras', "
                 "keras.__version__, '/ NumPy', numpy.__version__, '/ pandas', pandas.__version__); "
-                # the installed package carries the tables that episode 7 reads
+                # the installed package carries the tables that episode 8 reads
                 "import cnnlesson; print('tables in the installed package:', "
                 "len(cnnlesson.lesson_table('search_seeds')), 'rows of search_seeds')")
     if run([py, "-c", versions]):
@@ -422,7 +480,11 @@ COMMANDS = {
     "colab-env": (cmd_colab_env, "build _build/colab/venv from tests/constraints-colab.txt"),
     "test-colab": (cmd_test_colab, "run the core notebooks (00-05) on Colab's versions"),
     "notebooks": (cmd_notebooks, "regenerate notebooks/ from episodes/"),
-    "check": (cmd_check, "fail if a generated file (notebooks, environment.yml) is stale"),
+    "check": (cmd_check, "fail if a generated file or a quoted lab number is out of date "
+                         "(--quick: rebuild the copies and run the light tests, no TensorFlow)"),
+    "quotes": (cmd_quotes, "write the lab's saved numbers into the pages that quote them"),
+    "stale": (cmd_stale, "list the saved measurements that are out of date, and why"),
+    "prose": (cmd_prose, "how much each episode asks learners to read, against the goals"),
     "bench": (cmd_bench, "execute every notebook; table of time, peak memory, device"),
     "site": (cmd_site, "build the lesson website into _build/html"),
     "clean": (cmd_clean, "remove build outputs (not the data cache)"),
@@ -439,6 +501,13 @@ def main(argv=None) -> int:
             p.add_argument("--verbose", action="store_true", help="show pip's output")
             p.add_argument("--no-browser", action="store_true",
                            help="do not install Chromium for the browser tests")
+            p.add_argument("--quick", action="store_true",
+                           help="only the light tools for `check --quick` (no TensorFlow)")
+        if name == "check":
+            p.add_argument("--quick", action="store_true",
+                           help="rebuild the readers' copies and run the light tests (minutes)")
+        if name == "stale":
+            p.add_argument("--strict", action="store_true", help="exit 1 when something is stale")
         if name in ("test-colab", "colab-env"):
             p.add_argument("--python", metavar="PATH",
                            help="the Python to build it with (default: Colab's version where "

@@ -1,9 +1,12 @@
 """Generate the notebooks from the episodes' single source.
 
     python -m tools.notebooks build            # episodes/*.md -> every copy listed below
-    python -m tools.notebooks build --record   # ... and re-run notebooks to refresh reference outputs
     python -m tools.notebooks check            # exit 1 if any generated file is stale or hand-edited
     python -m tools.notebooks count            # lines learners type in the code-along notebooks
+    python -m tools.executed record NN         # re-run a notebook to refresh its reference outputs
+
+Generating needs only jupytext and nbformat (no TensorFlow, no kernel): recording the
+reference outputs, which runs the notebook, lives in ``tools/executed.py``.
 
 Each episode is one MyST Markdown file, ``episodes/NN-name.md`` (read by jupytext).
 Four notebooks are made from it, one per reader:
@@ -23,8 +26,8 @@ Four notebooks are made from it, one per reader:
 * ``instructors/notebooks/NN-name.ipynb``: the **instructor** copy: everything,
   instructor notes and open solutions included, and the reference outputs of the
   cells tagged ``nbval-check-output`` (shapes, class names, parameter counts...),
-  recorded from a real run (``--record``) and carried over while a cell's code is
-  unchanged.
+  recorded from a real run (``python -m tools.executed record NN``) and carried over
+  while a cell's code is unchanged.
 * ``_build/test-notebooks/NN-name.ipynb`` (not committed): the **test** build that
   nbval runs: the instructor copy plus the plumbing, i.e. the ``lesson-numbers``
   cell and, after the cell that sets ``SEED``, a hidden cell that lets the
@@ -48,31 +51,37 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
-EPISODES = ROOT / "episodes"
-NOTEBOOKS = ROOT / "notebooks"
-CODE_ALONG = NOTEBOOKS / "code-along"
-INSTRUCTOR = ROOT / "instructors" / "notebooks"
-TEST_BUILD = ROOT / "_build" / "test-notebooks"
+from tools.facts import (CODE_ALONG, CORE, EPISODES, FULL_CODE, NOTEBOOKS, NUMBERS_TAG,
+                         ROOT, SEED_ENV, TEST_BUILD, code_fingerprint)
+from tools.facts import INSTRUCTOR_NOTEBOOKS as INSTRUCTOR
 
 CHECK_TAG = "nbval-check-output"
 KEEP_TAG = "keep"
 FADED_TAG = "faded"
 SOLUTION_TAG = "solution"
-NUMBERS_TAG = "lesson-numbers"
 SEED_TAG = "lesson-seed"
-CORE = ("01", "02", "03", "04", "05")
+# A cell that a tool runs (the lab re-runs episode 8's training cells, for instance)
+# carries a tag ``reuse-NAME``; tools ask for cells by that name, never by their text.
+REUSE_PREFIX = "reuse-"
+# A cell whose run time the benchmark reports as NAME_seconds carries ``time-NAME`` (the
+# notebook need not time itself: no timing code in the learners' copies).
+TIME_PREFIX = "time-"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 HEADING = re.compile(r"^#{1,6} ")
 SOLUTION_HEADING = re.compile(r"^#{3,4} Solution\b")
 INSTRUCTOR_NOTE = re.compile(r"^>\s*\*\*Instructor note")
 BLANK_MARK = re.compile(r"\s*# ___\s*$")
-DETAILS = re.compile(r"^<details>.*?^</details>\s*?$", re.S | re.M)
+# the answer of a quick check (the code-along leaves it out); a "For the curious" aside,
+# also a <details> block, stays in every reader's copy, closed until clicked
+DETAILS = re.compile(r"^<details><summary>Answer\b.*?^</details>\s*?$", re.S | re.M)
+# The markers that tie a quoted number to a run or a measurement (tests/lessonrun.py,
+# tools/quotes.py): for the tests, so the readers' copies leave them out.
+NUMBER_MARKER = re.compile(r"<!--\s*(?:lab:[\w.\-]+|[A-Za-z_]\w*\s*(?:±\s*[\d.]+\s*%?)?)\s*-->")
 SEED_LINE = re.compile(r"^SEED = (\d+)\s*$", re.M)
 SEED_CELL = ('# Test plumbing (not in the learners\' notebooks): CNNLESSON_SEED replaces the seed.\n'
              'import os\n'
-             'SEED = int(os.environ.get("CNNLESSON_SEED", SEED))')
+             f'SEED = int(os.environ.get("{SEED_ENV}", SEED))')
 
 
 def episode_sources():
@@ -121,12 +130,49 @@ def from_source(md_path: Path):
     return nb
 
 
-def code_cells(md_path: Path, markers):
-    """The sources of the code cells of an episode that hold any of ``markers``, in the
-    episode's order: for the tools that run an episode's own definitions
-    (``tools.sweep``, ``tools.bestbench``) instead of keeping copies of them."""
-    return [c.source for c in from_source(md_path).cells
-            if c.cell_type == "code" and any(m in c.source for m in markers)]
+def code_cells(md_path: Path, names):
+    """{name: source} of the code cells of an episode tagged ``reuse-NAME`` for each of
+    ``names``: for the tools that run an episode's own definitions (the lab's sweep and
+    best-model bench) instead of keeping copies of them. A name no cell carries, or two
+    cells carry, is one clear error."""
+    found = {}
+    for cell in from_source(md_path).cells:
+        for tag in tags(cell):
+            name = tag[len(REUSE_PREFIX):] if tag.startswith(REUSE_PREFIX) else None
+            if name in names:
+                if name in found:
+                    raise SystemExit(f"{md_path.name}: two cells are tagged {tag}")
+                found[name] = cell.source
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise SystemExit(f"{md_path.name}: no code cell is tagged "
+                         + ", ".join(REUSE_PREFIX + n for n in missing))
+    return {n: found[n] for n in names}
+
+
+def episode_fingerprint(stem: str) -> str | None:
+    """The code fingerprint (tools.facts.code_fingerprint) of ``episodes/STEM.md``."""
+    src = EPISODES / f"{stem}.md"
+    return code_fingerprint(from_source(src)) if src.exists() else None
+
+
+def cells_fingerprint(stem: str, names) -> str | None:
+    """The fingerprint of the cells of ``episodes/STEM.md`` tagged ``reuse-NAME`` for
+    ``names``: what a lab measurement that runs only those cells depends on."""
+    src = EPISODES / f"{stem}.md"
+    if not src.exists():
+        return None
+    try:
+        cells = code_cells(src, list(names))
+    except SystemExit:  # a tag is gone: the measurement no longer matches the episode
+        return None
+    return hashlib.sha256("\n\0".join(cells.values()).encode()).hexdigest()
+
+
+def _reader_tags(cell):
+    """A cell's tags as readers' copies keep them: without the tests' and tools' own."""
+    return [t for t in tags(cell) if t != CHECK_TAG
+            and not t.startswith((REUSE_PREFIX, TIME_PREFIX))]
 
 
 # ----------------------------------------------------------------- reading the source
@@ -168,8 +214,9 @@ def segments(nb):
 
 
 def _md(cell, text):
+    """A copy of a Markdown cell with ``text``, without the number markers."""
     new = copy.deepcopy(cell)
-    new.source = text
+    new.source = NUMBER_MARKER.sub("", text)
     return new
 
 
@@ -259,17 +306,27 @@ def _without_plumbing(nb):
 
 
 def learner(nb):
-    """No outputs, no instructor notes, no plumbing; solutions collapsed until asked for."""
+    """No outputs, no instructor notes, no plumbing; solutions collapsed until asked for.
+    A faded example shows its blanks, with the full code in a closed block under it: a
+    learner working alone meets the same exercise as one in a workshop."""
     src, pairs = _without_plumbing(nb)
     cells = []
     for cell, parts in pairs:
         if cell.cell_type == "code":
+            if FADED_TAG in tags(cell) and not parts:
+                full = _unmark(cell.source)
+                cell.source = fade(cell.source)
+                _set_tags(cell, _reader_tags(cell))
+                cells += [cell, nbformat.v4.new_markdown_cell(
+                    FULL_CODE + "\n\n```python\n"
+                    + full + "\n```\n\n</details>")]
+                continue
             cell.source = _unmark(cell.source)
             if parts:  # a solution
                 cell.source = "# @title Solution\n" + cell.source
                 cell.metadata["jupyter"] = {"source_hidden": True, "outputs_hidden": True}
                 cell.metadata["cellView"] = "form"
-            _set_tags(cell, [t for t in tags(cell) if t != CHECK_TAG])
+            _set_tags(cell, _reader_tags(cell))
             cells.append(cell)
             continue
         text = _collapse_answers(parts, "<details>")
@@ -291,7 +348,7 @@ def code_along(nb):
                 cell.source = fade(cell.source)
             elif KEEP_TAG not in tags(cell):
                 cell.source = ""
-            _set_tags(cell, [t for t in tags(cell) if t != CHECK_TAG])
+            _set_tags(cell, _reader_tags(cell))
             cells.append(cell)
             continue
         text = "\n".join(strip_instructor_notes(chunk) for sol, chunk in parts if not sol)
@@ -370,23 +427,6 @@ def missing_references(nb):
             if c.cell_type == "code" and CHECK_TAG in tags(c) and not c.outputs]
 
 
-def record_references(nb, path: Path):
-    """Run the notebook (its test build) and keep the outputs of its checked cells."""
-    from tools.execute import execute
-    tb = test_build(nb)
-    TEST_BUILD.mkdir(parents=True, exist_ok=True)
-    run = execute(tb, cwd=TEST_BUILD)
-    if run.error:
-        raise SystemExit(f"{path.name}: the run to record reference outputs failed: {run.error}")
-    ran_cells = [c for c in run.nb.cells if SEED_TAG not in tags(c)]
-    for cell, ran in zip(nb.cells, ran_cells):
-        if cell.cell_type == "code" and CHECK_TAG in tags(cell):
-            cell.outputs = [o for o in ran.outputs
-                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
-            cell.execution_count = ran.execution_count
-    return nb
-
-
 def dumps(nb) -> str:
     return nbformat.writes(nb, version=4) + "\n"
 
@@ -395,7 +435,7 @@ def read_existing(path: Path):
     return nbformat.read(path, as_version=4) if path.exists() else None
 
 
-def _old_references(stem):
+def old_references(stem):
     """Where the reference outputs were kept: the instructor copy (or, before there was
     one, the full notebook in notebooks/)."""
     for path in (INSTRUCTOR / f"{stem}.ipynb", NOTEBOOKS / f"{stem}.ipynb"):
@@ -405,15 +445,13 @@ def _old_references(stem):
     return None
 
 
-def full(md_path: Path, record=False):
+def full(md_path: Path):
     """The whole notebook of one source, with its reference outputs."""
-    nb = carry_references(from_source(md_path), _old_references(md_path.stem))
-    if record or missing_references(nb):
-        if not record:
-            raise SystemExit(
-                f"{md_path.name}: cells tagged {CHECK_TAG} have no reference output yet: "
-                f"run `python -m tools.notebooks build --record {md_path.stem}`")
-        nb = record_references(nb, md_path)
+    nb = carry_references(from_source(md_path), old_references(md_path.stem))
+    if missing_references(nb):
+        raise SystemExit(
+            f"{md_path.name}: cells tagged {CHECK_TAG} have no reference output yet: "
+            f"run `python -m tools.executed record {md_path.stem}`")
     return nb
 
 
@@ -425,9 +463,10 @@ def copies(nb, stem):
             INSTRUCTOR / name: dumps(instructor_copy(nb))}
 
 
-def generate(md_path: Path, record=False):
-    """Return {path: text} of every file generated from one source (test build included)."""
-    nb = full(md_path, record)
+def generate(md_path: Path, nb=None):
+    """Return {path: text} of every file generated from one source (test build
+    included); ``nb``: its whole notebook, when the caller already has it."""
+    nb = full(md_path) if nb is None else nb
     out = copies(nb, md_path.stem)
     out[TEST_BUILD / (md_path.stem + ".ipynb")] = dumps(test_build(nb))
     return out
@@ -441,7 +480,7 @@ def write_test_build(log=None):
     TEST_BUILD.mkdir(parents=True, exist_ok=True)
     names = set()
     for md in episode_sources():
-        nb = carry_references(from_source(md), _old_references(md.stem))
+        nb = carry_references(from_source(md), old_references(md.stem))
         path = TEST_BUILD / (md.stem + ".ipynb")
         names.add(path.name)
         text = dumps(test_build(nb))
@@ -463,11 +502,11 @@ def stale_files():
     problems = []
     expected = {}
     for md in episode_sources():
-        nb = carry_references(from_source(md), _old_references(md.stem))
+        nb = carry_references(from_source(md), old_references(md.stem))
         missing = missing_references(nb)
         if missing:
             problems.append(f"episodes/{md.name}: checked cells {missing} have no reference "
-                            f"output: run `python -m tools.notebooks build --record {md.stem}`")
+                            f"output: run `python -m tools.executed record {md.stem}`")
         expected.update(copies(nb, md.stem))
     for path, text in expected.items():
         rel = path.relative_to(ROOT)
@@ -518,8 +557,6 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="regenerate the notebooks from episodes/")
-    b.add_argument("--record", action="store_true",
-                   help="run the notebooks to refresh the reference outputs of checked cells")
     b.add_argument("episodes", nargs="*", help="episode names (default: all)")
     sub.add_parser("check", help="fail if a generated notebook is stale")
     sub.add_parser("count", help="lines learners type in the core's code-along notebooks")
@@ -542,24 +579,37 @@ def main(argv=None):
             return 1
         print("notebooks are up to date with episodes/")
         return 0
+    for md in choose(args.episodes):
+        write_generated(generate(md))
+    remove_orphans()
+    return 0
+
+
+def choose(episodes):
+    """The sources named by number or name (all of them for none)."""
+    return [md for md in episode_sources()
+            if not episodes or md.stem in episodes or md.stem.split("-")[0] in episodes]
+
+
+def write_generated(files):
+    """Write {path: text}, leaving unchanged files untouched."""
     for folder in (CODE_ALONG, INSTRUCTOR, TEST_BUILD):
         folder.mkdir(parents=True, exist_ok=True)
-    chosen = [md for md in episode_sources()
-              if not args.episodes or md.stem in args.episodes
-              or md.stem.split("-")[0] in args.episodes]
-    for md in chosen:
-        for path, text in generate(md, record=args.record).items():
-            old = path.read_text() if path.exists() else None
-            if text != old:
-                path.write_text(text)
-                print("wrote", path.relative_to(ROOT))
+    for path, text in files.items():
+        old = path.read_text() if path.exists() else None
+        if text != old:
+            path.write_text(text)
+            print("wrote", path.relative_to(ROOT))
+
+
+def remove_orphans():
+    """Remove generated notebooks whose source is gone."""
     names = {md.stem + ".ipynb" for md in episode_sources()}
     for folder in (NOTEBOOKS, CODE_ALONG, INSTRUCTOR, TEST_BUILD):
         for path in folder.glob("*.ipynb"):
             if path.name not in names:
                 path.unlink()
                 print("removed", path.relative_to(ROOT), "(its source is gone)")
-    return 0
 
 
 if __name__ == "__main__":

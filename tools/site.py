@@ -48,23 +48,24 @@ from urllib.parse import quote
 
 import nbformat
 
-from tools.execute import ensure_executed
+from tools.executed import ensure_executed
+from tools.facts import BENCHMARK, BUILD, CODE_ALONG, NOTEBOOKS, ROOT
+from tools.notebooks import episode_sources, instructor_notes_markdown, site_view
 
-ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "site"
-BUILD = ROOT / "_build"
 SRC = BUILD / "site-src"
 HTML = BUILD / "html"
-NOTEBOOKS = ROOT / "notebooks"
-CODE_ALONG = NOTEBOOKS / "code-along"
-EPISODES = ROOT / "episodes"
-BENCHMARKS = (ROOT / "instructors" / "benchmark.json", BUILD / "benchmark.json")
+BENCHMARKS = (BENCHMARK, BUILD / "benchmark.json")
 
 # Pages in the order of the navigation; any other page in the folder follows these.
 LEARNER_PAGES = ["setup", "offline", "reference"]
-INSTRUCTOR_PAGES = ["index", "schedule", "common-mistakes", "classroom"]
+INSTRUCTOR_PAGES = ["index", "schedule", "common-mistakes", "classroom", "best-model"]
 
-OVERVIEW = re.compile(r"^> \*\*Overview\*\* · Teaching: (\d+) min · Exercises: (\d+) min", re.M)
+OVERVIEW = re.compile(r"^> \*\*Overview\*\* · Teaching: (\d+) min · Exercises: (\d+) min"
+                      r"(?P<optional> · Optional\b)?", re.M)
+# An optional episode (its overview line ends "· Optional, after the course") comes after
+# the course: listed as optional, and left out of the schedule's length.
+OPTIONAL = " (optional, after the course)"
 TITLE = re.compile(r"^# (.+)$", re.M)
 MARKER = re.compile(r"(<!-- lesson:(?P<name>[a-z-]+) -->)(?P<body>.*?)(<!-- /lesson:(?P=name) -->)",
                     re.S)
@@ -168,8 +169,8 @@ def pip_install_line(cfg):
 
 def episodes(log=None):
     """One dict per episode that has a notebook, in order: name, number, title, teaching
-    and exercise minutes. ``log`` is told about episodes without a notebook yet."""
-    from tools.notebooks import episode_sources
+    and exercise minutes, whether it is optional. ``log`` is told about episodes without
+    a notebook yet."""
     out = []
     for md in episode_sources():
         if not (NOTEBOOKS / f"{md.stem}.ipynb").exists():
@@ -183,7 +184,8 @@ def episodes(log=None):
         out.append({"name": md.stem, "number": int(md.stem[:2]),
                     "title": title[1].strip() if title else md.stem,
                     "teaching": int(ov[1]) if ov else None,
-                    "exercises": int(ov[2]) if ov else None})
+                    "exercises": int(ov[2]) if ov else None,
+                    "optional": bool(ov and ov["optional"])})
     return out
 
 
@@ -220,7 +222,8 @@ def episode_table(cfg, eps, page_dir):
     rows = ["| Episode | Teaching | Exercises | Notebooks |", "|---|---|---|---|"]
     for e in eps:
         rows.append(
-            f"| [{e['title']}]({up}notebooks/{e['name']}.ipynb) | {_minutes(e['teaching'])} min "
+            f"| [{e['title']}]({up}notebooks/{e['name']}.ipynb)"
+            f"{OPTIONAL if e.get('optional') else ''} | {_minutes(e['teaching'])} min "
             f"| {_minutes(e['exercises'])} min "
             f"| {{download}}`full <{up}downloads/notebooks/{e['name']}.ipynb>` · "
             f"{{download}}`code-along <{up}downloads/code-along/{e['name']}.ipynb>` |")
@@ -256,7 +259,7 @@ def colab_cell(cfg):
 
 
 def load_benchmark():
-    """(the benchmark JSON written by `python -m tools.benchmark --save ...`, its path) or (None, None)."""
+    """(the benchmark JSON written by `python -m tools.lab.benchmark --save ...`, its path) or (None, None)."""
     for path in BENCHMARKS:
         if path.exists():
             return json.loads(path.read_text()), path
@@ -264,14 +267,19 @@ def load_benchmark():
 
 
 def schedule(eps, bench=None, start="09:00", break_after_min=90, break_min=15,
-             last_of_day_one=5):
+             last_of_day_one=5, welcome_min=15, wrap_up_min=10, homework=(0,)):
     """Markdown schedule: episode slots (teaching + exercises + waiting for the code to run).
 
     The waiting time is the notebook's measured wall time on the benchmark machine,
     rounded up to whole minutes: learners run every cell once while the instructor
     talks and types. A break is put in before an episode that would take the time
-    since the last break past ``break_after_min`` minutes. The core lesson (up to
-    episode ``last_of_day_one``) is the first session; the rest starts a second one.
+    since the last break past ``break_after_min`` minutes. Each session opens with
+    ``welcome_min`` minutes for people (a welcome, a helper fixing an install) and closes
+    with ``wrap_up_min`` for questions: a room never runs exactly to the teaching
+    minutes. The episodes numbered in ``homework`` (the set-up check) come before the
+    workshop, off the clock. The core lesson (up to episode ``last_of_day_one``) is the
+    first session; the rest starts a second one. Optional episodes come after the end,
+    with their minutes and measured run time, and count in no session's length.
     """
     runs = {}
     if bench:
@@ -289,34 +297,57 @@ def schedule(eps, bench=None, start="09:00", break_after_min=90, break_min=15,
             "|---|---|---|---|---|---|---|---|"]
     total = 0
     day_two = False
+    after = []
+
+    def people(label, minutes):
+        nonlocal clock, total, since_break
+        rows.append(f"| {hhmm(clock)} | **{label}** | | | | | | {minutes} min |")
+        clock += minutes
+        total += minutes
+        since_break += minutes
+
+    people("Welcome, set-up check, questions", welcome_min)
     for e in eps:
+        if e.get("optional"):
+            ran, slowest, peak = _ran(runs.get(e["name"]))
+            after.append(f"| after | [{e['title']}](../notebooks/{e['name']}.ipynb){OPTIONAL} "
+                         f"| {_minutes(e['teaching'])} min | {_minutes(e['exercises'])} min "
+                         f"| {ran} | {slowest} | {peak} | not counted |")
+            continue
         if not day_two and e["number"] > last_of_day_one:
             day_two = True
-            rows.append(f"| {hhmm(clock)} | **End of the core lesson** (a half-day workshop "
-                        f"ends here; a second session starts below) | | | | | | |")
+            people("Wrap-up and questions", wrap_up_min)
+            core_total = total
+            rows.append(f"| {hhmm(clock)} | **End of the core lesson** ({core_total // 60} h "
+                        f"{core_total % 60:02d} min; a workshop of one session ends here, a "
+                        f"second session starts below) | | | | | | |")
             clock, since_break = h * 60 + m, 0
+            people("Welcome back, questions", welcome_min)
         r = runs.get(e["name"])
         wait = math.ceil(r["wall_s"] / 60) if r and r.get("wall_s") is not None else 0
         slot = (e["teaching"] or 0) + (e["exercises"] or 0) + wait
+        ran, slowest, peak = _ran(r)
+        if e["number"] in homework:
+            rows.insert(2, f"| before | [{e['title']}](../notebooks/{e['name']}.ipynb) "
+                           f"(at home, before the workshop) | {_minutes(e['teaching'])} min "
+                           f"| {_minutes(e['exercises'])} min | {ran} | {slowest} "
+                           f"| {peak} | off the clock |")
+            continue
         if since_break and since_break + slot > break_after_min:
             rows.append(f"| {hhmm(clock)} | **Break** | | | | | | {break_min} min |")
             clock += break_min
             total += break_min
             since_break = 0
-        if r:
-            ran = f"{r['wall_s']:.0f} s" + (f" (failed: {r['error']})" if r.get("error") else "")
-            slowest = (f"{r['slowest_s']:.0f} s (cell {r['slowest_cell']})"
-                       if r.get("slowest_s") is not None else "")
-            peak = f"{r['peak_rss_mb']:.0f} MB" if r.get("peak_rss_mb") is not None else ""
-        else:
-            ran, slowest, peak = "not measured", "", ""
         rows.append(f"| {hhmm(clock)} | [{e['title']}](../notebooks/{e['name']}.ipynb) "
                     f"| {_minutes(e['teaching'])} min | {_minutes(e['exercises'])} min "
                     f"| {ran} | {slowest} | {peak} | {slot} min |")
         clock += slot
         total += slot
         since_break += slot
+    if day_two:
+        people("Wrap-up and questions", wrap_up_min)
     rows.append(f"| {hhmm(clock)} | **End** | | | | | | {total // 60} h {total % 60:02d} min in all |")
+    rows += after
     if bench:
         mach = bench.get("machine", {})
         devices = sorted({r.get("device", "?") for r in runs.values()})
@@ -329,7 +360,7 @@ def schedule(eps, bench=None, start="09:00", break_after_min=90, break_min=15,
             where = (f"on {bench.get('date', '?')}: {mach.get('cores', '?')} CPU cores "
                      f"({mach.get('cpu', '?')}; {feats}), "
                      f"precision {mach.get('precision', 'float32')},")
-        note = (f"Measured with `python -m tools.benchmark` {where} "
+        note = (f"Measured with `python -m tools.lab.benchmark` {where} "
                 f"TensorFlow {mach.get('tensorflow', '?')}, device: {', '.join(devices) or '?'}. "
                 "A CPU without AVX-512 takes about twice as long as one with it; a GPU, "
                 "a fraction of these times.")
@@ -338,9 +369,20 @@ def schedule(eps, bench=None, start="09:00", break_after_min=90, break_min=15,
             note += (" Not in that benchmark yet (no run time counted): "
                      + ", ".join(missing) + ".")
     else:
-        note = ("No benchmark yet: run `make bench` (`python -m tools.benchmark --save "
+        note = ("No benchmark yet: run `make bench` (`python -m tools.lab.benchmark --save "
                 "instructors/benchmark.json`) to add the measured run times.")
     return "\n".join(rows) + "\n\n" + note
+
+
+def _ran(r):
+    """(code runs, slowest cell, peak memory) of a benchmark row, as the schedule shows them."""
+    if not r:
+        return "not measured", "", ""
+    ran = f"{r['wall_s']:.0f} s" + (f" (failed: {r['error']})" if r.get("error") else "")
+    slowest = (f"{r['slowest_s']:.0f} s (cell {r['slowest_cell']})"
+               if r.get("slowest_s") is not None else "")
+    peak = f"{r['peak_rss_mb']:.0f} MB" if r.get("peak_rss_mb") is not None else ""
+    return ran, slowest, peak
 
 
 def _machines_of_rows(runs):
@@ -385,7 +427,6 @@ def marker_values(cfg, eps, page_dir):
 
 
 def _instructor_notes():
-    from tools.notebooks import instructor_notes_markdown
     return instructor_notes_markdown()
 
 
@@ -414,7 +455,6 @@ def _ordered(folder: Path, order):
 
 def _episode_notebook(cfg, name, executed_nb):
     """The executed notebook, with the launch badges under its title."""
-    from tools.notebooks import site_view
     nb = site_view(executed_nb)  # no instructor notes; solutions collapsed until clicked
     badge = nbformat.v4.new_markdown_cell(badges_markdown(cfg, name))
     badge["id"] = "lesson-launch"

@@ -148,3 +148,32 @@ class MemoryLimit:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class KernelLimit:
+    """What ``tools.execute.execute(..., limit=...)`` needs to start a notebook's kernel
+    under a hard limit of ``limit_mb``, the way Binder runs it: the page cache emptied
+    first, the kernel started inside the cgroup, and what the limit saw at the end."""
+
+    def __init__(self, limit_mb):
+        self.limit_mb = limit_mb
+        self._limit = None
+
+    def start(self):
+        try:
+            self._limit = MemoryLimit(self.limit_mb)
+        except Unavailable as err:
+            return {"limit_mb": self.limit_mb, "unavailable": str(err)}
+        return {"limit_mb": self.limit_mb, "page_cache_dropped": drop_page_cache()}
+
+    def spawning(self):
+        return self._limit.spawning()
+
+    def finish(self):
+        """oom_kills and major_faults (not the peak charge: under a limit the page cache
+        fills the cgroup up to the limit), then the cgroup is removed."""
+        try:
+            return {"oom_kills": self._limit.oom_kills(),
+                    "major_faults": self._limit.major_faults()}
+        finally:
+            self._limit.close()

@@ -1,6 +1,6 @@
 """Run an episode under several seeds and store the numbers it reports in a small CSV.
 
-    python -m tools.seeds 09 --seeds 1 42 1234 \\
+    python -m tools.lab.seeds 10 --seeds 1 42 1234 \\
         --keys scratch_best_val frozen_best_val more_scratch_best more_frozen_best \\
         --table transfer_seeds
 
@@ -13,26 +13,23 @@ from the episode. The table goes to ``cnnlesson/tables/<table>.csv`` (package da
 ``cnnlesson.lesson_table(name)`` reads it, on Colab too); its ``#`` lines record the
 command, date and machine. Rows of a seed already in the file are replaced.
 
-(``tools/sweep.py`` does the same for episode 7's grid, which is only a part of its
+(``tools/lab/sweep.py`` does the same for episode 8's grid, which is only a part of its
 notebook.)
 """
 from __future__ import annotations
 
 import argparse
-import csv
-import datetime
-import io
 import sys
+import time
 
-from cnnlesson.tables import TABLES
 from tools.execute import execute
-from tools.notebooks import TEST_BUILD, write_test_build
-from tools.sweep import read
+from tools.facts import TABLES, TEST_BUILD, lesson_numbers
+from tools.lab.sweep import made_by, read, write_table
+from tools.notebooks import write_test_build
 
 
 def run_seed(name, seed, keys):
     """{key: value} of one execution of the episode's test build under ``seed``."""
-    from tools.benchmark import lesson_numbers
     (path,) = [p for p in TEST_BUILD.glob("*.ipynb") if p.stem.startswith(name)]
     run = execute(path, cwd=TEST_BUILD, env={"CNNLESSON_SEED": str(seed)})
     if run.error:
@@ -53,7 +50,7 @@ def main(argv=None):
     ap.add_argument("--keys", nargs="+", required=True, help="lesson-numbers keys to keep")
     ap.add_argument("--table", required=True, help="table name: cnnlesson/tables/NAME.csv")
     args = ap.parse_args(argv)
-    from tools.benchmark import describe, machine
+    started = time.perf_counter()
     write_test_build()
     out_path = TABLES / f"{args.table}.csv"
     new = []
@@ -65,17 +62,13 @@ def main(argv=None):
     rows.sort(key=lambda r: int(r["seed"]))
     if not comments:
         comments = [f"# Episode {args.episode} under several seeds: the numbers its "
-                    "lesson-numbers cell reports (python -m tools.seeds).",
+                    "lesson-numbers cell reports (python -m tools.lab.seeds).",
                     "# Made by the command, date and machine on the lines below "
                     "(one line per run of it)."]
-    comments.append(f"# python -m tools.seeds {' '.join(argv if argv is not None else sys.argv[1:])}"
-                    f" | {datetime.date.today().isoformat()} | {describe(machine())}")
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=["seed", *args.keys], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    out_path.write_text("\n".join(comments) + "\n" + buf.getvalue())
-    print("wrote", out_path)
+    episode = next(p.stem for p in TEST_BUILD.glob("*.ipynb") if p.stem.startswith(args.episode))
+    comments = made_by(comments, "python -m tools.lab.seeds "
+                       + " ".join(argv if argv is not None else sys.argv[1:]), episode, started)
+    write_table(out_path, comments, ["seed", *args.keys], rows)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Budget benchmark: execute the notebooks and print a table. A report, not a test.
 
-    python -m tools.benchmark                 # every notebook
-    python -m tools.benchmark 03 04 05        # some of them (number or name)
-    python -m tools.benchmark --save instructors/benchmark.json
+    python -m tools.lab.benchmark                 # every notebook
+    python -m tools.lab.benchmark 03 04 05        # some of them (number or name)
+    python -m tools.lab.benchmark --save instructors/benchmark.json
 
 Each notebook runs top to bottom in a fresh kernel. For each, the table gives the
 wall time, the slowest cell, the kernel's peak resident memory (and how much of it is
@@ -22,7 +22,7 @@ chose there, because training speed depends on them more than on the clock rate:
 on a CPU without AVX-512 the same notebooks took 2 to 2.4 times as long.
 
 ``--memory-limit 1024`` also runs each kernel in a memory cgroup of that size, the way
-Binder enforces its limit (tools/memlimit.py; needs root on Linux), and adds a column:
+Binder enforces its limit (tools/lab/memlimit.py; needs root on Linux), and adds a column:
 whether the notebook ran, and how many pages it had to read back from disk. Resident
 memory counts the pages of TensorFlow's libraries, which the system can drop and read
 again; under a hard limit a notebook runs if what it cannot drop fits, but if too little
@@ -40,21 +40,20 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
 import sys
 from pathlib import Path
 
 import nbformat
 
-from tools.execute import EXECUTED, execute
-from tools.notebooks import (EPISODES, NUMBERS_TAG, ROOT, TEST_BUILD, from_source,
+from tools.execute import execute
+from tools.facts import (BESTBENCH, CELL_BUDGET_S, CORE, CORE_BUDGET_S, EXECUTED,
+                         MEMORY_BUDGET_MB, ROOT, TEST_BUILD, lesson_numbers)
+from tools.lab import bestsummary
+from tools.lab.machine import describe, machine, stamp
+from tools.lab.memlimit import KernelLimit
+from tools.notebooks import (TIME_PREFIX, count_typed_lines, episode_fingerprint, tags,
                              write_test_build)
-
-CELL_BUDGET_S = 60
-CORE_BUDGET_S = 600
-MEMORY_BUDGET_MB = 1024  # Binder guarantees 1 GB per user
-CORE = ("01", "02", "03", "04", "05")
+from tools.prose import report as prose_report
 
 
 def select(names):
@@ -70,77 +69,19 @@ def select(names):
     return chosen
 
 
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import importlib.metadata as md
-
-    from cnnlesson.hardware import cpu_features, mixed_precision_policy
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "tensorflow": md.version("tensorflow"), "platform": platform.platform(),
-            "cpu_features": cpu_features(),
-            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA") or None,
-            "onednn_isa": onednn_isa(),
-            "precision": mixed_precision_policy(gpu_capability=None),
-            # set by importing cnnlesson (above) unless it was set: what the kernels inherit
-            "tf_cpu_allocator_use_bfc": os.environ.get("TF_CPU_ALLOCATOR_USE_BFC")}
-
-
-def onednn_isa():
-    """The instruction set oneDNN (TensorFlow's CPU kernels) really dispatches to here,
-    e.g. 'Intel AVX2' or 'Intel AVX-512 with Intel DL Boost and bfloat16 support', read
-    from its verbose log in a child process: with ONEDNN_MAX_CPU_ISA set it shows the
-    cap in effect, and on a CPU without AVX-512 that the cap changes nothing."""
-    import subprocess
-    code = ("import numpy as np, keras\n"
-            "m = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3)])\n"
-            "m.predict(np.zeros((2, 8, 8, 3), 'float32'), verbose=0)\n")
-    env = {**os.environ, "ONEDNN_VERBOSE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             env=env, timeout=120).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    for line in out.splitlines():
-        if ",info,cpu,isa:" in line:
-            return line.split("isa:", 1)[1].strip()
-    return None
-
-
-def describe(m):
-    """One line for a machine: '2 cores, AMD EPYC (AVX2; float32)'."""
-    feats = ", ".join(m.get("cpu_features") or []) or "CPU features unknown"
-    if m.get("onednn_max_cpu_isa"):
-        feats += f", capped at {m['onednn_max_cpu_isa']}"
-    if m.get("onednn_isa"):
-        feats += f"; oneDNN uses {m['onednn_isa']}"
-    return f"{m['cores']} cores, {m['cpu']} ({feats}; {m.get('precision', '?')})"
-
-
-def lesson_numbers(nb):
-    """The dict shown by the notebook's lesson-numbers cell, or {}."""
-    found = {}
-    for cell in nb.cells:
-        if cell.cell_type == "code" and NUMBERS_TAG in cell.metadata.get("tags", []):
-            for out in cell.get("outputs", []):
-                found.update(out.get("data", {}).get("application/json", {}))
-    return found
-
-
-def code_fingerprint(stem):
-    """sha256 of the episode's code cells (tests/lessonrun.py computes the same)."""
-    import hashlib
-    src = EPISODES / f"{stem}.md"
-    if not src.exists():
-        return None
-    code = "\n\0".join(c.source for c in from_source(src).cells if c.cell_type == "code")
-    return hashlib.sha256(code.encode()).hexdigest()
+def timed_cells(run):
+    """{NAME_seconds: wall time} of the cells tagged ``time-NAME`` (a fit, say), so that
+    the text can quote how long it took without the notebook timing itself. Cells that
+    share a tag are added up: a fit split into two cells, to keep each under the cell
+    budget, is still quoted as one run."""
+    seconds = dict(run.cell_s)
+    total = {}
+    for i, cell in enumerate(run.nb.cells):
+        for t in tags(cell):
+            if t.startswith(TIME_PREFIX) and i in seconds:
+                key = t[len(TIME_PREFIX):] + "_seconds"
+                total[key] = total.get(key, 0.0) + seconds[i]
+    return {key: round(value, 2) for key, value in total.items()}
 
 
 def merge(path, result, limit_only=False):
@@ -179,7 +120,7 @@ def flag(ok):
 
 
 def under_limit(lim, error=None):
-    """One cell of the table for a run under a memory limit (see tools/memlimit.py)."""
+    """One cell of the table for a run under a memory limit (see tools/lab/memlimit.py)."""
     if "unavailable" in lim:
         return f"not measured: {lim['unavailable']}"
     if lim.get("oom_kills"):
@@ -216,19 +157,19 @@ def table(rows):
 
 
 def print_extras():
-    """Two figures measured by their own commands, printed here so one table has them all."""
-    from tools.notebooks import count_typed_lines
+    """Figures measured by their own commands, printed here so one report has them all."""
     per_episode, total = count_typed_lines()
     print(f"\nlines learners type in the code-along notebooks of the core "
           f"(python -m tools.notebooks count): {total} "
           f"({', '.join(f'{k[:2]}: {v}' for k, v in per_episode.items())}; goal at most 200); "
           f"{count_typed_lines(faded_in_full=True)[1]} counting the faded examples in full")
-    saved = ROOT / "instructors" / "bestbench.json"
+    print("\nwhat learners read, per episode (python -m tools.prose):")
+    print(prose_report())
+    saved = BESTBENCH
     if saved.exists():
-        from tools import bestbench
-        print(f"\nepisode 7's best model against TensorFlow's tutorial recipe, from {saved.name} "
-              f"(re-measure: python -m tools.bestbench --save instructors/bestbench.json):")
-        print(bestbench.table(json.loads(saved.read_text())))
+        print(f"\nepisode 8's best model against TensorFlow's tutorial recipe, from {saved.name} "
+              f"(re-measure: python -m tools.lab.bestbench --save instructors/bestbench.json):")
+        print(bestsummary.table(json.loads(saved.read_text())))
 
 
 def main(argv=None):
@@ -248,7 +189,7 @@ def main(argv=None):
     for path in select(args.notebooks):
         print(f"running {path.name} ...", file=sys.stderr, flush=True)
         run = execute(path, cwd=TEST_BUILD, timeout=args.timeout,
-                      memory_limit_mb=args.memory_limit)
+                      limit=KernelLimit(args.memory_limit) if args.memory_limit else None)
         cell, slowest = run.slowest
         rows.append({"notebook": path.stem, "wall_s": round(run.wall_s, 2),
                      "slowest_cell": cell, "slowest_s": round(slowest, 2),
@@ -258,11 +199,12 @@ def main(argv=None):
                      "memory_limit": run.limit,
                      **({"limit_error": run.error} if args.memory_limit else {}),
                      "error": run.error, "date": today, "machine": describe(m),
-                     "code_sha256": code_fingerprint(path.stem),
-                     "numbers": lesson_numbers(run.nb),
+                     "code_sha256": episode_fingerprint(path.stem),
+                     "stamp": stamp([path.stem]),
+                     "numbers": {**lesson_numbers(run.nb), **timed_cells(run)},
                      "cells_s": [[i, round(s, 2)] for i, s in run.cell_s]})
         if run.error is None and not args.memory_limit:
-            run.nb.metadata["lesson"]["executed"] = {"by": "tools.benchmark"}
+            run.nb.metadata["lesson"]["executed"] = {"by": "tools.lab.benchmark"}
             nbformat.write(run.nb, EXECUTED / path.name)
     print()
     print(table(rows))
