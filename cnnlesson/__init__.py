@@ -7,10 +7,10 @@ set-up, and plotting helpers once the episode that teaches them has been done.
 import os
 
 # TensorFlow's own pooling allocator (BFC) for CPU memory, instead of one malloc per
-# tensor (issue 10, Binder's 1 GB). Measured on 2 CPU cores: five small fits in a row
+# tensor, so that each notebook fits in Binder's memory. Measured on 2 CPU cores: five small fits in a row
 # peaked at 1,053 MB resident with malloc and 973 MB with BFC, one fit on 45,000 images at
 # 1,330 and 1,195 MB, at the same speed. With this and load_lesson_data's chunked reading,
-# episode 5's peak in `python -m tools.benchmark` went from 1,087 to 974 MB. TensorFlow reads
+# episode 5's peak in `python -m tools.lab.benchmark` went from 1,087 to 974 MB. TensorFlow reads
 # this setting when it first allocates a tensor, so it works when `import keras` came first,
 # as in the episodes. A value you set yourself (TF_CPU_ALLOCATOR_USE_BFC=false) is kept.
 os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
