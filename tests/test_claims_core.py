@@ -133,7 +133,7 @@ def test_episode_5_compares_with_the_episode_4_model():
     assert abs(four["gap"] - five["gap_intro"]) < 0.05
 
 
-# ------------------------------------------------ another seed (issue: claims, not figures)
+# ------------------------------------------------ another seed (claims, not figures)
 
 @pytest.fixture(scope="module")
 def second_seed_run(tmp_path_factory):
@@ -174,3 +174,33 @@ def test_claims_hold_under_a_second_seed(second_seed_run):
     check_overfits(four)
     check_dropout_narrows_the_gap(five)
     check_rate_sweep(five)
+
+
+# ------------------------------------------------ episode 4, challenge 3: the stored curves
+
+def test_the_curves_to_diagnose_show_what_the_answer_says_for_every_seed():
+    """The three runs episode 4 asks learners to diagnose (python -m tools.lab.curves,
+    cnnlesson/tables/diagnose_curves.csv), for every stored seed: A overfits (validation
+    loss turns up, a wide gap), B cannot learn (chance from the first epoch to the last),
+    C underfits (both losses fall together, no gap, still falling at the end)."""
+    import cnnlesson
+    table = cnnlesson.lesson_table("diagnose_curves")
+    seeds = sorted(table["seed"].unique())
+    assert len(seeds) >= 3, "the diagnosis must hold over three seeds or more"
+    for seed in seeds:
+        runs = {name: run.sort_values("epoch") for name, run in
+                table[table["seed"] == seed].groupby("run")}
+        a, b, c = runs["A"], runs["B"], runs["C"]
+        assert len(a) == len(b) == len(c) == 20
+        # A: the validation loss reaches its minimum early, then rises; a wide gap at the end
+        low = a["val_loss"].idxmin()
+        assert a.loc[low, "epoch"] <= 12 and a["val_loss"].iloc[-1] > a["val_loss"].min() + 0.2
+        assert a["accuracy"].iloc[-1] - a["val_accuracy"].iloc[-1] > 0.15
+        # B: at chance (ten classes) throughout, losses flat near ln(10) = 2.30
+        assert b["val_accuracy"].max() <= 0.15 and (b["val_loss"] - 2.30).abs().max() < 0.1
+        # C: both losses fall, together, and are still falling at the end
+        assert c["val_loss"].iloc[-1] < c["val_loss"].iloc[0] - 0.1
+        assert abs(c["accuracy"].iloc[-1] - c["val_accuracy"].iloc[-1]) < 0.05
+        assert c["val_loss"].iloc[-1] < c["val_loss"].iloc[-4]
+        assert c["val_accuracy"].iloc[-1] > c["val_accuracy"].iloc[-4]
+        assert c["val_accuracy"].iloc[-1] < a["val_accuracy"].max()

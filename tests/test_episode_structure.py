@@ -4,6 +4,7 @@ import re
 import pytest
 
 from lessonrun import ROOT, episode_names, executed, prose
+from tools.facts import CORE as CORE_EPISODES
 from tools.notebooks import from_source
 
 EPISODES = episode_names()
@@ -61,11 +62,11 @@ def test_generated_notebook_has_one_lesson_numbers_cell(name):
     assert len(tagged) == 1 and "quoted_numbers(" in tagged[0].source
 
 
-# ------------------------------------------------ one length for the core lesson (00-05)
+# ------------------------------------------------ one length for the core lesson (01-05)
 
-CORE = [n for n in EPISODES if n[:2] in ("00", "01", "02", "03", "04", "05")]
-CORE_MAX_MIN = 180        # teaching + exercises of 00-05
-HALF_DAY_MIN = 210        # the schedule of the core, breaks included
+CORE = [n for n in EPISODES if n[:2] in CORE_EPISODES]  # episode 00 is homework
+CORE_MAX_MIN = 180        # teaching + exercises of 01-05
+WORKSHOP_MAX_MIN = 240    # the schedule of the core: welcome, breaks, code runs, wrap-up
 STATED = re.compile(r"(\d+) minutes of teaching and exercises")
 
 
@@ -77,28 +78,60 @@ def overview_minutes(name):
 
 def test_the_core_lesson_has_one_length_and_it_fits_a_half_day():
     total = sum(overview_minutes(n) for n in CORE)
-    assert total <= CORE_MAX_MIN, f"episodes 00-05 add up to {total} minutes"
+    assert total <= CORE_MAX_MIN, f"episodes 01-05 add up to {total} minutes"
     for page in ("README.md", "instructors/index.md", "instructors/schedule.md"):
         stated = {int(x) for x in STATED.findall((ROOT / page).read_text())}
         assert stated == {total}, (
             f"{page} states {sorted(stated) or 'no'} minutes of teaching and exercises; "
-            f"the overview lines of episodes 00-05 add up to {total}")
+            f"the overview lines of episodes 01-05 add up to {total}")
 
 
-def test_the_schedule_of_the_core_fits_a_half_day():
+def test_the_schedule_of_the_core_has_time_for_people_and_fits_four_hours():
     """instructors/schedule.md (rendered by `python -m tools.site schedule --write`):
-    from the first episode to the end of the core lesson, breaks included."""
+    episode 0 before the workshop; a welcome, two breaks and a wrap-up around the core;
+    from the welcome to the end of the core lesson, at most four hours."""
     text = (ROOT / "instructors" / "schedule.md").read_text()
-    start = re.search(r"^\| (\d\d):(\d\d) \| \[0\. ", text, re.M)
+    assert re.search(r"^\| before \| \[0\. .*before the workshop", text, re.M)
+    start = re.search(r"^\| (\d\d):(\d\d) \| \*\*Welcome, set-up check", text, re.M)
     end = re.search(r"^\| (\d\d):(\d\d) \| \*\*End of the core lesson\*\*", text, re.M)
-    assert start and end, "the schedule lists episode 0 and the end of the core lesson"
+    assert start and end, "the schedule starts with a welcome and marks the end of the core"
+    core = text[start.start():end.start()]
+    assert len(re.findall(r"\*\*Break\*\*", core)) == 2 and "**Wrap-up and questions**" in core
     minutes = (int(end[1]) * 60 + int(end[2])) - (int(start[1]) * 60 + int(start[2]))
-    assert minutes <= HALF_DAY_MIN, f"the core lesson's schedule takes {minutes} minutes"
-    rows = re.findall(r"^\| \d\d:\d\d \| \[(\d+)\. .*?\| (\d+) min \| (\d+) min \|", text, re.M)
+    assert minutes <= WORKSHOP_MAX_MIN, f"the core lesson's schedule takes {minutes} minutes"
+    rows = re.findall(r"^\| (?:\d\d:\d\d|before|after) \| \[(\d+)\. .*?\| (\d+) min \| (\d+) min \|",
+                      text, re.M)
+    assert {int(n) for n, _, _ in rows} == {int(n[:2]) for n in EPISODES}
     for number, teaching, exercises in rows:
         name = next(n for n in EPISODES if int(n[:2]) == int(number))
         assert int(teaching) + int(exercises) == overview_minutes(name), (
             f"the schedule is stale for {name}: run `python -m tools.site schedule --write`")
+
+
+OPTIONAL_MAX_MIN = 20  # teaching + exercises of an optional episode
+OPTIONAL = re.compile(r"^> \*\*Overview\*\* · .* · Optional, after the course$", re.M)
+
+
+def test_optional_episodes_come_after_the_course_and_stay_out_of_its_length():
+    """An optional episode (its overview line ends '· Optional, after the course') takes
+    at most 20 minutes, comes after every other episode, and the schedule lists it after
+    the end, with its measured run time, without counting it in the course's length."""
+    from tools import site
+    optional = [n for n in EPISODES if OPTIONAL.search(source(n))]
+    assert "12-from-notebook-to-script" in optional
+    last_of_course = max(int(n[:2]) for n in EPISODES if n not in optional)
+    text = (ROOT / "instructors" / "schedule.md").read_text()
+    end = re.search(r"^\| \d\d:\d\d \| \*\*End\*\* \|", text, re.M)
+    for name in optional:
+        assert overview_minutes(name) <= OPTIONAL_MAX_MIN, name
+        assert int(name[:2]) > last_of_course, f"{name} comes before the end of the course"
+        row = re.search(rf"^\| after \| \[{int(name[:2])}\. .*\(optional, after the course\) .*"
+                        r"\| not counted \|$", text, re.M)
+        assert row and end and row.start() > end.start(), f"{name}: no row after the end"
+    eps, bench = site.episodes(), site.load_benchmark()[0]
+    end_row = re.compile(r"^\| \d\d:\d\d \| \*\*End\*\* .*$", re.M)
+    assert (end_row.search(site.schedule(eps, bench))[0]
+            == end_row.search(site.schedule([e for e in eps if not e["optional"]], bench))[0])
 
 
 def test_the_schedule_names_each_rows_machine_when_they_differ():
@@ -116,3 +149,19 @@ def test_the_schedule_names_each_rows_machine_when_they_differ():
                                 {**row, "notebook": "01-b", "machine": "slow"}]}
     assert "each notebook on the machine its row names: 00 on fast; 01 on slow" in \
         site.schedule(eps, two)
+
+
+def test_episode_8_repeats_episode_7s_settings_and_training_code_unchanged():
+    """Each notebook runs on its own, so episode 8 shows episode 7's RunConfig,
+    build_model and train again, ready to run. The two copies must not drift apart:
+    episode 8's (the one the lab reuses, tagged reuse-NAME) must be a cell of episode 7,
+    character for character."""
+    from tools.notebooks import code_cells
+    seven = {c.source.strip() for c in from_source(ROOT / "episodes" / "07-improve-training.md").cells
+             if c.cell_type == "code"}
+    repeated = code_cells(ROOT / "episodes" / "08-search-and-best-model.md",
+                          ("run-config", "search-model"))
+    assert len(repeated) == 2
+    for name, source in repeated.items():
+        assert source.strip() in seven, (
+            f"episode 8's cell reuse-{name} differs from episode 7's: edit both the same way")

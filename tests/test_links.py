@@ -1,4 +1,4 @@
-"""The repository address comes from one setting (issue 10, "no link points nowhere").
+"""The repository address comes from one setting, so that no link points nowhere.
 
 tools.site.repository_url: CNNLESSON_REPOSITORY_URL, else site/config.toml's
 repository_url, else the checkout's `git remote get-url origin`; with none, the badges,

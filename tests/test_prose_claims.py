@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from lessonrun import (CLAIM, DURATION_KEY, NUMBER, benchmark_numbers, claims, code_sha256,
-                       episode_names, numbers, prose)
+from lessonrun import CLAIM, DURATION_KEY, NUMBER, ROOT, claims, episode_names, numbers, prose
 
 EPISODES = episode_names()
 # Numbers that look like results (decimals, percentages, thousands) must be marked:
@@ -26,7 +25,6 @@ def strip_code_and_markers(line):
 
 @pytest.mark.parametrize("name", EPISODES)
 def test_result_like_numbers_in_prose_are_marked(name):
-    from lessonrun import ROOT
     text = (ROOT / "episodes" / f"{name}.md").read_text()
     unmarked = []
     for i, line in prose(text):
@@ -51,15 +49,7 @@ def test_claim_syntax():
     assert m["pct"] == "%"
 
 
-def test_bench_marker_syntax():
-    m = CLAIM.search("about 40<!--bench:fit_seconds±30%--> seconds")
-    assert (m["bench"], m["key"], m["tol"], m["rel"]) == ("bench:", "fit_seconds", "30", "%")
-    assert CLAIM.search("about 40<!--fit_seconds±30%--> s")["bench"] is None
-
-
-ALL_CLAIMS = [c for name in EPISODES for c in claims(name)]
-RUN_CLAIMS = [c for c in ALL_CLAIMS if not c.bench]
-BENCH_CLAIMS = [c for c in ALL_CLAIMS if c.bench]
+RUN_CLAIMS = [c for name in EPISODES for c in claims(name)]
 
 
 def _id(c):
@@ -70,34 +60,11 @@ def _id(c):
 def test_no_duration_is_checked_against_this_run(name):
     """A test run's speed depends on its machine: times come from the benchmark."""
     bad = [f"line {c.line}: {c.key}" for c in claims(name)
-           if not c.bench and DURATION_KEY.search(c.key) and not c.key.endswith("_ratio")]
+           if DURATION_KEY.search(c.key) and not c.key.endswith("_ratio")]
     assert not bad, (f"{name}.md quotes durations checked against the current run, which "
-                     f"fails on a slower machine; mark them bench:KEY (a figure of "
-                     f"instructors/benchmark.json) or quote a ratio (KEY_ratio): {bad}")
-
-
-@pytest.mark.parametrize("claim", BENCH_CLAIMS, ids=[_id(c) for c in BENCH_CLAIMS])
-def test_quoted_time_matches_the_benchmark(claim):
-    from lessonrun import ROOT
-    from tools.notebooks import from_source
-    row = benchmark_numbers(claim.episode)
-    redo = (f"run `python -m tools.benchmark {claim.episode[:2]} --save "
-            f"instructors/benchmark.json`")
-    assert row and "numbers" in row, (
-        f"{claim.episode}.md line {claim.line} quotes a benchmark figure, but "
-        f"instructors/benchmark.json has no numbers for this notebook: {redo}")
-    current = code_sha256(from_source(ROOT / "episodes" / f"{claim.episode}.md"))
-    assert row.get("code_sha256") == current, (
-        f"{claim.episode}.md line {claim.line} quotes a time from a benchmark of older code "
-        f"(the notebook's code changed since): {redo}")
-    assert claim.key in row["numbers"], (
-        f"{claim.episode}.md line {claim.line} quotes {claim.key!r}, which the benchmark's "
-        f"run did not report (it has: {sorted(row['numbers'])})")
-    value = row["numbers"][claim.key]
-    assert claim.holds(value), (
-        f"{claim.episode}.md line {claim.line}: the text says {claim.quoted} "
-        f"(±{claim.tol}{'%' if claim.relative else ''}) but the benchmark measured {value} "
-        f"on {row.get('machine', 'the benchmark machine')}: {claim.text}")
+                     f"fails on a slower machine; quote the benchmark's figure instead "
+                     f"(<!--lab:bench.NN.KEY-->, see tools/quotes.py) or a ratio (KEY_ratio): "
+                     f"{bad}")
 
 
 @pytest.mark.after_notebooks

@@ -1,4 +1,4 @@
-"""Test once (issue 9): episodes 6-9 touch the test set only in cells marked as the final
+"""Test once: episodes 6-10, 12 and 13 touch the test set only in cells marked as the final
 evaluation, after every look at the model's mistakes; no run is needed to check it."""
 import re
 from pathlib import Path
@@ -8,8 +8,9 @@ import pytest
 from tools.notebooks import from_source
 
 ROOT = Path(__file__).resolve().parents[1]
-EPISODES = ["06-evaluate-and-predict", "07-improve-training", "08-save-and-share",
-            "09-next-steps"]
+EPISODES = ["06-evaluate-and-predict", "07-improve-training", "08-search-and-best-model",
+            "09-save-and-share",
+            "10-next-steps", "12-from-notebook-to-script", "13-a-model-that-can-be-fooled"]
 TEST_NAMES = re.compile(r"\b(x_test|y_test|x_target_test|y_target_test)\b")
 FINAL = "final-evaluation"
 ERROR_ANALYSIS = re.compile(r"confusion_matrix|classification_report|\.predict\(")
@@ -33,7 +34,7 @@ def test_the_test_set_is_used_only_in_final_evaluation_cells(name):
                      f"analyse on the validation set, test once at the end: {bad}")
 
 
-@pytest.mark.parametrize("name", ["06-evaluate-and-predict", "07-improve-training"])
+@pytest.mark.parametrize("name", ["06-evaluate-and-predict", "08-search-and-best-model"])
 def test_the_test_set_is_evaluated_once_after_the_error_analysis(name):
     cells = code_cells(name)
     finals = [i for i, c in enumerate(cells) if is_final(c)]
