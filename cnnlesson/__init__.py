@@ -17,6 +17,7 @@ os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 from .data import (CIFAR10_CLASSES, MNIST_CLASSES, DataError, load_cifar10,  # noqa: F401
                    load_lesson_data, load_mnist, lesson_split)
+from .formats import read_image  # noqa: F401
 from .hardware import cpu_features, mixed_precision_policy  # noqa: F401
 from .predict import prepare_image  # noqa: F401
 from .tables import lesson_table  # noqa: F401

@@ -104,7 +104,14 @@ def _cifar10_files(root: Path):
     return files
 
 
-def _read_image(path: Path, shape):
+def read_image(path, shape=(32, 32, 3), way_out="replace or delete it"):
+    """One image file as a uint8 array of ``shape`` (height, width, channels).
+
+    A file that cannot be decoded or has another size raises :class:`DataError` in one
+    sentence that names the file, says what is wrong and ends with ``way_out``. It is
+    public so that learners can check a folder of their own images by the same rules the
+    lesson's data loader applies to its copy of CIFAR-10.
+    """
     from PIL import Image, UnidentifiedImageError
     try:
         with Image.open(path) as im:
@@ -112,16 +119,18 @@ def _read_image(path: Path, shape):
             a = np.asarray(im, dtype=np.uint8)
     except (OSError, UnidentifiedImageError, ValueError) as err:
         raise DataError(
-            f"The image {path} cannot be read ({type(err).__name__}): replace or delete "
-            f"it, or unset {ENV_DATA_DIR} to download the official archive.") from None
+            f"The image {path} cannot be read ({type(err).__name__}): {way_out}.") from None
     if a.ndim == 2:
         a = a[..., None]
     if a.shape != tuple(shape):
         raise DataError(
             f"The image {path} is {a.shape[1]}x{a.shape[0]} pixels, not "
-            f"{shape[1]}x{shape[0]}: replace it, or unset {ENV_DATA_DIR} to download "
-            f"the official archive.")
+            f"{shape[1]}x{shape[0]}: {way_out}.")
     return a
+
+
+_LOCAL_COPY_WAY_OUT = (f"replace or delete it, or unset {ENV_DATA_DIR} to download the "
+                       f"official archive")
 
 
 def _read_cifar10_images(files):
@@ -132,7 +141,7 @@ def _read_cifar10_images(files):
         paths = [(f, i) for i, c in enumerate(CIFAR10_CLASSES) for f in files[(split, c)]]
         x = np.empty((len(paths), 32, 32, 3), np.uint8)
         for k, (f, _) in enumerate(paths):
-            x[k] = _read_image(f, (32, 32, 3))
+            x[k] = read_image(f, (32, 32, 3), _LOCAL_COPY_WAY_OUT)
         out += [x, np.array([i for _, i in paths], np.uint8)]
     return tuple(out)
 

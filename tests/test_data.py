@@ -297,6 +297,22 @@ def test_local_folder_with_wrong_image_size(tmp_path):
     assert_one_sentence(err, "48x40 pixels, not 32x32")
 
 
+def test_read_image_checks_a_learners_own_folder_with_a_general_way_out(tmp_path):
+    """The public check names the file and the fault, and tells a learner what to do with
+    their own file, not how to reach the lesson's copy of CIFAR-10."""
+    import cnnlesson
+    good, small, broken = tmp_path / "good.png", tmp_path / "small.png", tmp_path / "broken.jpg"
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(good)
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(small)
+    broken.write_bytes(b"\xff\xd8 cut short")
+    assert cnnlesson.read_image(good).shape == (32, 32, 3)
+    for path, fault in ((small, "30x20 pixels, not 32x32"), (broken, "cannot be read")):
+        with pytest.raises(DataError) as err:
+            cnnlesson.read_image(path, (32, 32, 3))
+        assert_one_sentence(err, str(path), fault, "replace or delete it")
+        assert data.ENV_DATA_DIR not in str(err.value)
+
+
 def test_local_folder_missing_entirely(tmp_path):
     with pytest.raises(DataError) as err:
         data.load_cifar10(data_dir=tmp_path / "nowhere", cache=tmp_path / "cache")
