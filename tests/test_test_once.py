@@ -1,5 +1,7 @@
-"""Test once: episodes 6-10, 12 and 13 touch the test set only in cells marked as the final
-evaluation, after every look at the model's mistakes; no run is needed to check it."""
+"""Test once: episodes 6-10 and 12-17 touch the test set only in cells marked as the
+final evaluation, after every look at the model's mistakes; no run is needed to check it.
+Episode 16 also searches the test images for copies of training images, in cells tagged
+test-images: those look at the images alone, never at their labels or at a model."""
 import re
 from pathlib import Path
 
@@ -10,9 +12,15 @@ from tools.notebooks import from_source
 ROOT = Path(__file__).resolve().parents[1]
 EPISODES = ["06-evaluate-and-predict", "07-improve-training", "08-search-and-best-model",
             "09-save-and-share",
-            "10-next-steps", "12-from-notebook-to-script", "13-a-model-that-can-be-fooled"]
+            "10-next-steps", "12-from-notebook-to-script", "13-a-model-that-can-be-fooled",
+            "14-learning-rate-schedules", "15-small-devices", "16-clean-data",
+            "17-more-augmentation-and-vgg"]
 TEST_NAMES = re.compile(r"\b(x_test|y_test|x_target_test|y_target_test)\b")
 FINAL = "final-evaluation"
+# A cell that searches the test images themselves (for copies of training images, before any
+# model is trained or scored): it may read x_test, but nothing that could score a model.
+TEST_IMAGES = "test-images"
+SCORING = re.compile(r"\b(y_test|y_target_test|model)\b|\.(predict|evaluate|fit)\(")
 ERROR_ANALYSIS = re.compile(r"confusion_matrix|classification_report|\.predict\(")
 
 
@@ -26,10 +34,14 @@ def is_final(cell):
     return FINAL in cell.metadata.get("tags", [])
 
 
+def looks_at_test_images_only(cell):
+    return TEST_IMAGES in cell.metadata.get("tags", []) and not SCORING.search(cell.source)
+
+
 @pytest.mark.parametrize("name", EPISODES)
 def test_the_test_set_is_used_only_in_final_evaluation_cells(name):
     bad = [c.source.splitlines()[0] for c in code_cells(name)
-           if TEST_NAMES.search(c.source) and not is_final(c)]
+           if TEST_NAMES.search(c.source) and not is_final(c) and not looks_at_test_images_only(c)]
     assert not bad, (f"{name}.md uses the test set outside a cell tagged {FINAL!r}: "
                      f"analyse on the validation set, test once at the end: {bad}")
 
@@ -52,3 +64,13 @@ def test_error_analysis_of_episode_6_uses_the_validation_set():
     assert "confusion_matrix(data.y_val" in text
     assert "classification_report(data.y_val" in text
     assert "y_pred != data.y_val" in text
+
+
+def test_cells_tagged_test_images_read_no_labels_and_no_model():
+    """The tag test-images lets a cell read the test images, not score a model on them."""
+    tagged = [c for name in EPISODES for c in code_cells(name)
+              if TEST_IMAGES in c.metadata.get("tags", [])]
+    assert tagged, "episode 16 searches the test images in cells tagged test-images"
+    bad = [c.source.splitlines()[0] for c in tagged if SCORING.search(c.source)]
+    assert not bad, f"cells tagged {TEST_IMAGES!r} that use labels or a model: {bad}"
+    assert not any(is_final(c) for c in tagged), "a cell is either one or the other"
