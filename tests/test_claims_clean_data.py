@@ -4,7 +4,7 @@ claims are bounds that hold under any seed."""
 import pytest
 
 from lessonrun import ROOT, numbers
-from tools.notebooks import BLANK_MARK, from_source
+from tools.notebooks import from_source
 
 CLEAN = "16-clean-data"
 
@@ -12,15 +12,6 @@ CLEAN = "16-clean-data"
 def code(name):
     return [c for c in from_source(ROOT / "episodes" / f"{name}.md").cells
             if c.cell_type == "code" and "lesson-numbers" not in c.metadata.get("tags", [])]
-
-
-def test_the_episode_trains_episode_5s_model_code_unchanged():
-    """'episode 5's dropout model, with its code unchanged': its build_cnn and
-    compile_and_fit are the start of episode 5's faded cell, character for character."""
-    five = next(c.source for c in code("05-dropout") if c.source.startswith("def build_cnn"))
-    five = "\n".join(BLANK_MARK.sub("", line) for line in five.splitlines())
-    mine = next(c.source for c in code(CLEAN) if c.source.startswith("def build_cnn"))
-    assert five.startswith(mine.strip()), "episode 16's model differs from episode 5's"
 
 
 def test_the_test_set_is_scored_once_with_one_predict_after_training():

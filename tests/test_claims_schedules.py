@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lessonrun import ROOT, numbers
-from tools.notebooks import BLANK_MARK, from_source
+from tools.notebooks import from_source
 
 SCHEDULES = "14-learning-rate-schedules"
 RATE, LOW = 0.001, 0.0001  # the constant rate, and the step schedule's after its step
@@ -17,15 +17,6 @@ TOL = 1e-7  # the rates are float32: 0.001 reads 0.0010000000474974513
 def code(name):
     return [c.source for c in from_source(ROOT / "episodes" / f"{name}.md").cells
             if c.cell_type == "code"]
-
-
-def test_the_episode_trains_episode_5s_model_code_unchanged():
-    """'This code is episode 5's, unchanged': its build_cnn is the start of episode 5's
-    faded cell, character for character (the blanks' marks removed)."""
-    five = next(s for s in code("05-dropout") if s.startswith("def build_cnn"))
-    five = "\n".join(BLANK_MARK.sub("", line) for line in five.splitlines())
-    mine = next(s for s in code(SCHEDULES) if s.startswith("def build_cnn"))
-    assert five.startswith(mine.strip()), "episode 14's model differs from episode 5's"
 
 
 def test_the_one_cycle_schedule_is_episode_8s():

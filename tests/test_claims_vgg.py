@@ -22,14 +22,6 @@ def unmarked(source):
     return "\n".join(BLANK_MARK.sub("", line) for line in source.splitlines())
 
 
-def test_the_episode_trains_episode_5s_model_code_unchanged():
-    """'This code is episode 5's, unchanged': its build_cnn and compile_and_fit are the
-    start of episode 5's faded cell, character for character (the blanks' marks removed)."""
-    five = unmarked(next(s for s in code("05-dropout") if s.startswith("def build_cnn")))
-    mine = next(s for s in code(VGG) if s.startswith("def build_cnn"))
-    assert five.startswith(mine.strip()), "episode 17's model differs from episode 5's"
-
-
 def test_the_vgg_model_is_build_cnn_with_two_new_lines():
     """'A copy with two new lines, marked # new': drop those lines and the names, and
     build_vgg is build_cnn, line for line."""
