@@ -492,3 +492,23 @@ def test_ep04_challenge3_diagnose_the_curves(capsys):
     assert "C does learn" in said(capsys, c, A="overfitting", B="cannot learn", C="cannot learn")
     assert "use one of" in said(capsys, c, A="overfitting", B="banana", C="underfitting")
     assert "in place of None" in said(capsys, c)
+
+
+def test_ep11_challenge3_solution_trains_one_epoch_per_cell():
+    """The capstone's solution code, run as the learner would paste it (the second part
+    twice, as its comment says), trains three epochs, one per cell, numbered on."""
+    from types import SimpleNamespace
+    code = check.ep11.challenge3.answer
+    first, more = code.split("\n\n# In a new cell")
+    more = more.split("\n", 1)[1]
+    rng = np.random.default_rng(0)
+    data = SimpleNamespace(x_train=rng.integers(0, 255, (64, 28, 28, 1), dtype="uint8"),
+                           y_train=rng.integers(0, 10, 64),
+                           x_val=rng.integers(0, 255, (16, 28, 28, 1), dtype="uint8"),
+                           y_val=rng.integers(0, 10, 16))
+    ns = {"keras": keras, "data": data, "model": digits(), "plot_history": lambda h: None}
+    exec(first, ns)
+    exec(more, ns)
+    exec(more, ns)
+    assert len(ns["history"]["loss"]) == len(ns["history"]["val_accuracy"]) == 3
+    assert ns["more"].epoch == [2], "the third epoch is numbered on"
