@@ -376,6 +376,18 @@ def test_lesson_split_is_deterministic_balanced_and_disjoint():
         data.lesson_split(x, y, 450, 100)
 
 
+def test_a_smaller_validation_set_lies_inside_a_larger_one_and_outside_its_training_set():
+    """Episode 9 measures episode 8's best model (45,000 training, 5,000 validation
+    images) on the default split's validation images: with the same seed, those must be
+    among the larger split's validation images, never among its training images."""
+    y = np.repeat(np.arange(10), 50)
+    x = np.arange(500)[:, None]
+    _, (small_val, _) = data.lesson_split(x, y, 100, 100, seed=0)
+    (big_train, _), (big_val, _) = data.lesson_split(x, y, 350, 150, seed=0)
+    assert set(small_val.ravel()) <= set(big_val.ravel())
+    assert not set(small_val.ravel()) & set(big_train.ravel())
+
+
 def test_lesson_data_keeps_the_official_test_split(monkeypatch, tmp_path):
     root = make_cifar_folder(tmp_path / "copy", per_class=4)
     d = data.load_lesson_data(n_train=20, n_val=10, data_dir=root, cache=tmp_path / "c")
