@@ -66,6 +66,9 @@ REUSE_PREFIX = "reuse-"
 # A cell whose run time the benchmark reports as NAME_seconds carries ``time-NAME`` (the
 # notebook need not time itself: no timing code in the learners' copies).
 TIME_PREFIX = "time-"
+# A cell that may take longer than the cell budget because what it shows cannot be
+# shown faster (the best model's training); the text before it says so, with its time.
+LONG_RUN_TAG = "long-run"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 HEADING = re.compile(r"^#{1,6} ")

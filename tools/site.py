@@ -381,6 +381,8 @@ def _ran(r):
     ran = f"{r['wall_s']:.0f} s" + (f" (failed: {r['error']})" if r.get("error") else "")
     slowest = (f"{r['slowest_s']:.0f} s (cell {r['slowest_cell']})"
                if r.get("slowest_s") is not None else "")
+    # a cell tagged long-run is announced in the episode; the instructor should see it too
+    slowest += "".join(f"; longer run: {t:.0f} s (cell {i})" for i, t in r.get("long_runs") or [])
     peak = f"{r['peak_rss_mb']:.0f} MB" if r.get("peak_rss_mb") is not None else ""
     return ran, slowest, peak
 
