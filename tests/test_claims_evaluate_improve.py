@@ -67,6 +67,14 @@ def test_early_stopping_stops_before_the_limit_and_restores_the_best_weights():
 
 
 @pytest.mark.after_notebooks
+def test_adam_learns_faster_than_sgd_in_ten_epochs():
+    """Challenge 1's solution: in this run, Adam is clearly ahead of SGD after 10 epochs."""
+    n = numbers(IMPROVE)
+    assert n["adam_val_acc_10"] > n["sgd_val_acc_10"] + 0.05, (
+        n["adam_val_acc_10"], n["sgd_val_acc_10"])
+
+
+@pytest.mark.after_notebooks
 def test_augmentation_narrows_the_train_validation_gap():
     n = numbers(IMPROVE)
     assert n["gap_aug"] < n["gap_plain"] - 0.05, (
@@ -347,17 +355,17 @@ def test_quoted_recipe_comparison_is_the_saved_bestbench():
 
 
 def test_search_conclusions_hold_for_every_stored_seed():
-    """Episode 8 states only what holds in every seed of the stored sweep."""
+    """Episode 8 states only what holds in every seed of the stored sweep, and what the
+    means and spreads over its seeds show."""
     t = _stored_search()
     piv = t.pivot_table(index="seed", columns=["dropout", "learning_rate"],
                         values="best_val_accuracy")
     assert len(piv) >= 3
     assert (piv[(0.25, 3e-4)] > piv[(0.5, 3e-4)]).all(), "low lr: dropout 0.25 beats 0.5"
-    assert (piv[(0.5, 3e-3)] > piv[(0.5, 3e-4)]).all(), "dropout 0.5: high lr beats low"
-    best = piv.idxmax(axis=1)
-    assert best.nunique() > 1, "the text says the best configuration changes with the seed"
-    volatile = (0.25, 3e-3)
-    assert (best == volatile).sum() >= 2, "the text says it won in two seeds"
-    assert (piv[volatile] == piv.min(axis=1)).any(), "... and came last in another"
-    assert piv.std().idxmax() == volatile, "... so it has the largest spread"
-    assert piv.mean().idxmax() != volatile, "... and its mean is not the highest"
+    mean, sd = piv.mean(), piv.std()
+    favourite = (0.25, 3e-3)
+    assert mean.idxmax() == favourite, "the text says it has the highest mean"
+    assert sd.idxmax() == favourite, "... and the largest spread"
+    lead = mean[favourite] - mean.drop(favourite).max()
+    assert 0.5 * sd[favourite] <= lead <= 1.5 * sd[favourite], (
+        f"... its lead {lead:.3f} is about one standard deviation ({sd[favourite]:.3f})")

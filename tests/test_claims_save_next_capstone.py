@@ -102,11 +102,13 @@ def test_mnist_confusion_matrix_is_on_the_validation_set():
 @pytest.mark.after_notebooks
 def test_checkpoints_have_descriptive_timestamped_names():
     n = numbers(SAVE)
-    stem = n["model_file"].removesuffix(".keras")
+    # the settings of the model file's name, without its score (the logged run has its own)
+    settings = n["model_file"].rsplit("-val", 1)[0]
     assert n["checkpoints"], "ModelCheckpoint wrote no file"
     epochs = []
     for name in n["checkpoints"]:
-        assert name.startswith(f"{stem}-{n['run_started']}-epoch") and name.endswith(".keras")
+        assert name.startswith(f"{settings}-{n['run_started']}-epoch") and name.endswith(".keras")
+        assert name.count("-val") == 1, "one score per name: the checkpoint's own"
         epochs.append(int(name.split("-epoch")[1][:2]))
     assert epochs == sorted(set(epochs)), "save_best_only: one file per improving epoch"
 

@@ -11,11 +11,12 @@ and writes a small table that the notebook reads (mean and standard deviation pe
 configuration) and that ``tests/test_claims_evaluate_improve.py`` re-checks by re-running
 one seed of one configuration.
 
-The functions that build and train the model are episode 8's own cells (``RunConfig``,
-``augmentation``/``conv_block``/``build_model``, ``make_optimizer``, ``train``: the cells
-tagged ``reuse-run-config`` and ``reuse-search-model``),
-read from ``episodes/08-search-and-best-model.md`` and run here, so the sweep cannot drift
-from the episode. Rows of a seed already in the file are replaced; the other rows are
+The functions that build and train the model and run the grid are episode 8's own
+cells (``RunConfig``; ``augmentation``/``conv_block``/``build_model``,
+``make_optimizer``, ``train``, ``train_more``; ``search_runs``: the cells tagged
+``reuse-run-config``, ``reuse-search-model`` and ``reuse-search-runs``), read from
+``episodes/08-search-and-best-model.md`` and run here with the seed changed, so the sweep
+cannot drift from the episode. Rows of a seed already in the file are replaced; the other rows are
 kept. The CSV's header comment records the command, date and machine of each run, and
 its ``# stamp:`` line what the table depends on (see ``tools/stale.py``).
 """
@@ -43,10 +44,10 @@ from tools.stale import STAMP_LINE
 
 EPISODE = EPISODES / "08-search-and-best-model.md"
 # the cells of episode 8 that define the search's model and training, in the episode's order
-SEARCH_CELLS = ("run-config", "search-model")
+SEARCH_CELLS = ("run-config", "search-model", "search-runs")
 DEFAULT_OUT = TABLES / "search_seeds.csv"
-GRID = [(dropout, lr) for dropout in (0.25, 0.5) for lr in (3e-4, 3e-3)]
-EPOCHS = 5
+DROPOUTS = (0.25, 0.5)  # the episode's two cells, one search_runs(dropout) each
+EPOCHS = 5              # what search_runs trains; recorded in the table
 FIELDS = ["seed", "dropout", "learning_rate", "epochs", "best_val_accuracy"]
 
 
@@ -59,22 +60,24 @@ def episode_names(**names):
 
 
 def episode_namespace(data=None):
-    """Episode 8's model code, run in a fresh namespace (data loaded as in the episode)."""
+    """Episode 8's model and search code, run in a fresh namespace (data loaded as in the
+    episode, and its ``baseline``, the configuration the search varies)."""
     ns = episode_names(data=data if data is not None else cnnlesson.load_lesson_data())
-    for src in code_cells(EPISODE, SEARCH_CELLS).values():
+    for name, src in code_cells(EPISODE, SEARCH_CELLS).items():
         exec(compile(src, str(EPISODE), "exec"), ns)
-    missing = [w for w in ("RunConfig", "build_model", "make_optimizer", "train") if w not in ns]
+        if name == "run-config":
+            ns["baseline"] = ns["RunConfig"]()
+    missing = [w for w in ("RunConfig", "build_model", "train", "search_runs") if w not in ns]
     if missing:
         raise SystemExit(f"{EPISODE.name} no longer defines {missing}")
     return ns
 
 
-def run_one(ns, seed, dropout, learning_rate):
-    """Best validation accuracy of one configuration of the grid, as the episode trains it."""
-    cfg = ns["replace"](ns["RunConfig"](), name=f"dropout {dropout}, lr {learning_rate:g}",
-                        dropout=dropout, learning_rate=learning_rate, epochs=EPOCHS, seed=seed)
-    _, history = ns["train"](cfg)
-    return max(history.history["val_accuracy"])
+def run_one(ns, seed, dropout):
+    """The episode's search rows for one dropout rate and seed: {learning rate: best
+    validation accuracy}, trained exactly as the episode trains them."""
+    return {row["learning_rate"]: row["best_val_accuracy"]
+            for row in ns["search_runs"](dropout, seed=seed)}
 
 
 def read(path):
@@ -118,11 +121,11 @@ def main(argv=None):
     ns = episode_namespace()
     new = []
     for seed in args.seeds:
-        for dropout, lr in GRID:
-            acc = run_one(ns, seed, dropout, lr)
-            new.append({"seed": seed, "dropout": dropout, "learning_rate": lr,
-                        "epochs": EPOCHS, "best_val_accuracy": round(float(acc), 4)})
-            print(new[-1], flush=True)
+        for dropout in DROPOUTS:
+            for lr, acc in run_one(ns, seed, dropout).items():
+                new.append({"seed": seed, "dropout": dropout, "learning_rate": lr,
+                            "epochs": EPOCHS, "best_val_accuracy": round(float(acc), 4)})
+                print(new[-1], flush=True)
     comments, rows = read(args.out)
     rows = [r for r in rows if int(r["seed"]) not in set(args.seeds)] + new
     rows.sort(key=lambda r: (int(r["seed"]), float(r["dropout"]), float(r["learning_rate"])))
