@@ -6,7 +6,7 @@ import re
 import pytest
 
 from lessonrun import ROOT, numbers
-from tools.notebooks import BLANK_MARK, from_source
+from tools.notebooks import from_source, unmark
 
 VGG = "17-more-augmentation-and-vgg"
 NEW = re.compile(r"\s*# new\s*$")
@@ -17,16 +17,11 @@ def code(name):
             if c.cell_type == "code"]
 
 
-def unmarked(source):
-    """The source without the faded examples' blank marks (as learners read it)."""
-    return "\n".join(BLANK_MARK.sub("", line) for line in source.splitlines())
-
-
 def test_the_vgg_model_is_build_cnn_with_two_new_lines():
     """'A copy with two new lines, marked # new': drop those lines and the names, and
     build_vgg is build_cnn, line for line."""
     cnn = next(s for s in code(VGG) if s.startswith("def build_cnn")).split("\n\n\n")[0]
-    vgg = unmarked(next(s for s in code(VGG) if s.startswith("def build_vgg")))
+    vgg = unmark(next(s for s in code(VGG) if s.startswith("def build_vgg")))
     new = [line for line in vgg.splitlines() if NEW.search(line)]
     assert len(new) == 2 and all("Conv2D(" in line for line in new), new
 

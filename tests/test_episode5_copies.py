@@ -6,10 +6,11 @@ removed)."""
 import pytest
 
 from lessonrun import ROOT
-from tools.notebooks import BLANK_MARK, from_source
+from tools.notebooks import from_source, unmark
 
-COPIES = ["06-evaluate-and-predict", "13-a-model-that-can-be-fooled", "14-learning-rate-schedules", "15-small-devices",
-          "16-clean-data", "17-more-augmentation-and-vgg"]
+COPIES = ["06-evaluate-and-predict", "13-a-model-that-can-be-fooled",
+          "14-learning-rate-schedules", "15-small-devices", "16-clean-data",
+          "17-more-augmentation-and-vgg"]
 
 
 def build_cnn_cell(name):
@@ -20,8 +21,7 @@ def build_cnn_cell(name):
 
 @pytest.mark.parametrize("name", COPIES)
 def test_the_episode_trains_episode_5s_model_code_unchanged(name):
-    five = "\n".join(BLANK_MARK.sub("", line)
-                     for line in build_cnn_cell("05-dropout").splitlines())
+    five = unmark(build_cnn_cell("05-dropout"))
     mine = build_cnn_cell(name).strip()
     assert five.startswith(mine), f"{name}'s model differs from episode 5's"
 
@@ -36,8 +36,7 @@ def test_episode_7s_build_model_is_episode_5s_cnn_with_its_switches_off():
     from keras import layers
 
     from tools.notebooks import code_cells
-    five = "\n".join(BLANK_MARK.sub("", line)
-                     for line in build_cnn_cell("05-dropout").splitlines())
+    five = unmark(build_cnn_cell("05-dropout"))
     ns5 = {"keras": keras, "SEED": 42}
     exec(five, ns5)
     seven = code_cells(ROOT / "episodes" / "08-search-and-best-model.md",

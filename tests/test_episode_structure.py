@@ -14,6 +14,12 @@ def source(name):
     return (ROOT / "episodes" / f"{name}.md").read_text()
 
 
+def code_sources(name):
+    """The code of an episode's code cells, one string per cell, stripped."""
+    return [c.source.strip() for c in from_source(ROOT / "episodes" / f"{name}.md").cells
+            if c.cell_type == "code"]
+
+
 @pytest.mark.parametrize("name", EPISODES)
 def test_episode_has_the_parts_of_a_lesson(name):
     text = source(name)
@@ -157,8 +163,7 @@ def test_episode_8_repeats_episode_7s_settings_and_training_code_unchanged():
     episode 8's (the one the lab reuses, tagged reuse-NAME) must be a cell of episode 7,
     character for character."""
     from tools.notebooks import code_cells
-    seven = {c.source.strip() for c in from_source(ROOT / "episodes" / "07-improve-training.md").cells
-             if c.cell_type == "code"}
+    seven = set(code_sources("07-improve-training"))
     repeated = code_cells(ROOT / "episodes" / "08-search-and-best-model.md",
                           ("run-config", "search-model"))
     assert len(repeated) == 2
@@ -170,16 +175,14 @@ def test_episode_8_repeats_episode_7s_settings_and_training_code_unchanged():
 def test_episode_9_trains_with_episode_7s_code_unchanged():
     """Episode 9 saves the lesson's dropout model, built and trained by the same
     functions as in episodes 7 and 8, shown again so that the notebook runs on its own."""
-    seven = {c.source.strip() for c in from_source(ROOT / "episodes" / "07-improve-training.md").cells
-             if c.cell_type == "code"}
-    nine = [c.source.strip() for c in from_source(ROOT / "episodes" / "09-save-and-share.md").cells
-            if c.cell_type == "code"
-            and ("class RunConfig" in c.source or "def build_model" in c.source)]
+    seven = set(code_sources("07-improve-training"))
+    nine = [cell for cell in code_sources("09-save-and-share")
+            if "class RunConfig" in cell or "def build_model" in cell]
     assert len(nine) == 2, "episode 9 shows RunConfig and build_model/train, once each"
-    for source in nine:
-        assert source in seven, "episode 9's copy differs from episode 7's: edit both the same way"
-    text = (ROOT / "episodes" / "09-save-and-share.md").read_text()
-    assert "def build_model(dropout" not in text, "a second way to build the lesson's CNN"
+    for cell in nine:
+        assert cell in seven, "episode 9's copy differs from episode 7's: edit both the same way"
+    assert "def build_model(dropout" not in source("09-save-and-share"), (
+        "a second way to build the lesson's CNN")
 
 
 @pytest.mark.parametrize("name", EPISODES)

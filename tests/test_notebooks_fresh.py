@@ -240,4 +240,4 @@ def test_learners_on_their_own_see_faded_examples_with_the_full_code_closed(md):
         assert "___" in nb.cells[i].source
         after = nb.cells[i + 1]
         assert after.cell_type == "markdown" and after.source.startswith("<details>")
-        assert notebooks._unmark(cell.source) in after.source, "the full code, closed"
+        assert notebooks.unmark(cell.source) in after.source, "the full code, closed"

@@ -46,10 +46,6 @@ class Run:
     device: str = "?"
     error: str | None = None
 
-    @property
-    def slowest(self):
-        return max(self.cell_s, key=lambda c: c[1]) if self.cell_s else (None, 0.0)
-
 
 def _tree_rss(proc):
     try:

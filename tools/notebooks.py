@@ -223,7 +223,8 @@ def _md(cell, text):
     return new
 
 
-def _unmark(source):
+def unmark(source):
+    """A faded example's source as learners read it in full: the blank marks removed."""
     return "\n".join(BLANK_MARK.sub("", line) for line in source.split("\n"))
 
 
@@ -255,7 +256,7 @@ def test_build(nb):
     seeded = False
     for cell in tb.cells:
         if cell.cell_type == "code":
-            cell.source = _unmark(cell.source)
+            cell.source = unmark(cell.source)
         cells.append(cell)
         if cell.cell_type == "code" and not seeded and SEED_LINE.search(cell.source):
             seed = nbformat.v4.new_code_cell(SEED_CELL)
@@ -272,7 +273,7 @@ def instructor_copy(nb):
     ic.cells = [c for c in ic.cells if NUMBERS_TAG not in tags(c)]
     for cell in ic.cells:
         if cell.cell_type == "code":
-            cell.source = _unmark(cell.source)
+            cell.source = unmark(cell.source)
     return _finish(ic, "instructor copy: with instructor notes and open solutions")
 
 
@@ -317,14 +318,14 @@ def learner(nb):
     for cell, parts in pairs:
         if cell.cell_type == "code":
             if FADED_TAG in tags(cell) and not parts:
-                full = _unmark(cell.source)
+                full = unmark(cell.source)
                 cell.source = fade(cell.source)
                 _set_tags(cell, _reader_tags(cell))
                 cells += [cell, nbformat.v4.new_markdown_cell(
                     FULL_CODE + "\n\n```python\n"
                     + full + "\n```\n\n</details>")]
                 continue
-            cell.source = _unmark(cell.source)
+            cell.source = unmark(cell.source)
             if parts:  # a solution
                 cell.source = "# @title Solution\n" + cell.source
                 cell.metadata["jupyter"] = {"source_hidden": True, "outputs_hidden": True}
@@ -415,9 +416,9 @@ def carry_references(nb, old):
     if old is not None:
         for cell in old.cells:
             if cell.cell_type == "code" and CHECK_TAG in tags(cell) and cell.outputs:
-                pool.setdefault(_unmark(cell.source), []).append(cell)
+                pool.setdefault(unmark(cell.source), []).append(cell)
     for cell in nb.cells:
-        key = _unmark(cell.source)
+        key = unmark(cell.source)
         if cell.cell_type == "code" and CHECK_TAG in tags(cell) and pool.get(key):
             ref = pool[key].pop(0)
             cell.outputs = copy.deepcopy(ref.outputs)

@@ -51,8 +51,8 @@ from tools.facts import (BESTBENCH, CELL_BUDGET_S, CORE, CORE_BUDGET_S, EXECUTED
 from tools.lab import bestsummary
 from tools.lab.machine import describe, machine, stamp
 from tools.lab.memlimit import KernelLimit
-from tools.notebooks import (LONG_RUN_TAG, TIME_PREFIX, count_typed_lines, episode_fingerprint, tags,
-                             write_test_build)
+from tools.notebooks import (LONG_RUN_TAG, TIME_PREFIX, count_typed_lines, episode_fingerprint,
+                             tags, write_test_build)
 from tools.prose import report as prose_report
 
 

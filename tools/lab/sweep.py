@@ -16,9 +16,9 @@ cells (``RunConfig``; ``augmentation``/``conv_block``/``build_model``,
 ``make_optimizer``, ``train``, ``train_more``; ``search_runs``: the cells tagged
 ``reuse-run-config``, ``reuse-search-model`` and ``reuse-search-runs``), read from
 ``episodes/08-search-and-best-model.md`` and run here with the seed changed, so the sweep
-cannot drift from the episode. Rows of a seed already in the file are replaced; the other rows are
-kept. The CSV's header comment records the command, date and machine of each run, and
-its ``# stamp:`` line what the table depends on (see ``tools/stale.py``).
+cannot drift from the episode. Rows of a seed already in the file are replaced; the other
+rows are kept. The CSV's header comment records the command, date and machine of each
+run, and its ``# stamp:`` line what the table depends on (see ``tools/stale.py``).
 """
 from __future__ import annotations
 
@@ -47,7 +47,6 @@ EPISODE = EPISODES / "08-search-and-best-model.md"
 SEARCH_CELLS = ("run-config", "search-model", "search-runs")
 DEFAULT_OUT = TABLES / "search_seeds.csv"
 DROPOUTS = (0.25, 0.5)  # the episode's two cells, one search_runs(dropout) each
-EPOCHS = 5              # what search_runs trains; recorded in the table
 FIELDS = ["seed", "dropout", "learning_rate", "epochs", "best_val_accuracy"]
 
 
@@ -74,10 +73,12 @@ def episode_namespace(data=None):
 
 
 def run_one(ns, seed, dropout):
-    """The episode's search rows for one dropout rate and seed: {learning rate: best
-    validation accuracy}, trained exactly as the episode trains them."""
-    return {row["learning_rate"]: row["best_val_accuracy"]
-            for row in ns["search_runs"](dropout, seed=seed)}
+    """The table's rows for one dropout rate and seed, from the episode's own search rows
+    (its settings, epochs included, and best validation accuracy), trained exactly as the
+    episode trains them."""
+    return [{**{key: row[key] for key in FIELDS}, "seed": seed,
+             "best_val_accuracy": round(float(row["best_val_accuracy"]), 4)}
+            for row in ns["search_runs"](dropout, seed=seed)]
 
 
 def read(path):
@@ -122,16 +123,16 @@ def main(argv=None):
     new = []
     for seed in args.seeds:
         for dropout in DROPOUTS:
-            for lr, acc in run_one(ns, seed, dropout).items():
-                new.append({"seed": seed, "dropout": dropout, "learning_rate": lr,
-                            "epochs": EPOCHS, "best_val_accuracy": round(float(acc), 4)})
-                print(new[-1], flush=True)
+            for row in run_one(ns, seed, dropout):
+                new.append(row)
+                print(row, flush=True)
     comments, rows = read(args.out)
     rows = [r for r in rows if int(r["seed"]) not in set(args.seeds)] + new
     rows.sort(key=lambda r: (int(r["seed"]), float(r["dropout"]), float(r["learning_rate"])))
     if not comments:
         comments = ["# Episode 8's hyperparameter search over seeds: best validation accuracy "
-                    f"in {EPOCHS} epochs, 5,000 training and 2,000 validation images.",
+                    f"in {new[0]['epochs']} epochs, 5,000 training and 2,000 validation "
+                    "images.",
                     "# Made by the command, date and machine on the lines below "
                     "(one line per run of it)."]
     comments = made_by(comments, f"python -m tools.lab.sweep {' '.join(sys.argv[1:])}",
